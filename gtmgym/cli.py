@@ -1,0 +1,2 @@
+def main():
+    raise SystemExit("the command line is not written yet")

@@ -1,0 +1,156 @@
+"""Finding, reading and validating scenario files.
+
+Scenarios are read with ``yaml.safe_load`` (so no YAML tag can build Python
+objects) and validated by :class:`gtmgym.envs.scenario.Scenario`. Every
+problem, from a missing file to a churn of 1.5, raises :class:`ScenarioError`
+with the file, the field path, the offending value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from gtmgym.envs.scenario import Scenario
+
+SCENARIO_PACKAGE = "gtmgym.scenarios"
+
+
+class ScenarioError(ValueError):
+    """A scenario that cannot be used: the message says where and why."""
+
+
+def bundled_scenarios() -> list[str]:
+    """Names of the scenarios shipped with the package, sorted."""
+    folder = resources.files(SCENARIO_PACKAGE)
+    return sorted(
+        entry.name.removesuffix(".yaml")
+        for entry in folder.iterdir()
+        if entry.name.endswith(".yaml")
+    )
+
+
+def scenario_path(name_or_path: str | Path) -> Path:
+    """The file a bundled name or a path refers to (not checked to exist)."""
+    text = str(name_or_path)
+    if text in bundled_scenarios():
+        return Path(str(resources.files(SCENARIO_PACKAGE).joinpath(f"{text}.yaml")))
+    return Path(text)
+
+
+def load_scenario(
+    source: str | Path | Scenario | Mapping[str, Any],
+    overrides: Mapping[str, Any] | None = None,
+) -> Scenario:
+    """Return a validated scenario.
+
+    Args:
+        source: a bundled scenario name (see :func:`bundled_scenarios`), the
+            path of a YAML file, an already validated :class:`Scenario`, or a
+            mapping with the same fields as the YAML file.
+        overrides: fields to replace, as a nested mapping merged into the
+            scenario before validation (e.g. ``{"budget": {"per_period": 5}}``).
+
+    Raises:
+        ScenarioError: the file is missing or unreadable, is not valid YAML,
+            or does not describe a valid scenario.
+    """
+    if isinstance(source, Scenario):
+        if not overrides:
+            return source
+        data, origin = source.model_dump(), f"scenario {source.name!r}"
+    elif isinstance(source, Mapping):
+        data, origin = dict(source), "scenario mapping"
+    elif isinstance(source, str | Path):
+        path = scenario_path(source)
+        data, origin = _read_yaml(path, str(source)), str(path)
+    else:
+        raise ScenarioError(
+            f"a scenario is a bundled name, a path, a mapping or a Scenario; "
+            f"got {type(source).__name__}"
+        )
+    if overrides:
+        data = _merged(data, overrides)
+    return validate_scenario(data, origin)
+
+
+def validate_scenario(data: Any, origin: str) -> Scenario:
+    """Validate parsed YAML data; ``origin`` names it in error messages."""
+    if not isinstance(data, Mapping):
+        raise ScenarioError(
+            f"{origin}: a scenario must be a mapping of fields (name, periods, "
+            f"segments, ...), got {type(data).__name__}: {_show(data)}"
+        )
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as error:
+        problems = "\n".join(f"  - {_describe(problem)}" for problem in error.errors())
+        raise ScenarioError(f"{origin}: invalid scenario\n{problems}") from None
+
+
+def _read_yaml(path: Path, given: str) -> Any:
+    if not path.is_file():
+        known = ", ".join(bundled_scenarios())
+        raise ScenarioError(
+            f"{given}: no such scenario file (and not a bundled scenario; "
+            f"bundled: {known})"
+        )
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ScenarioError(f"{path}: cannot read the file: {error}") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise ScenarioError(f"{path}: not valid YAML: {_yaml_problem(error)}") from None
+
+
+def _yaml_problem(error: yaml.YAMLError) -> str:
+    mark = getattr(error, "problem_mark", None)
+    problem = getattr(error, "problem", None) or str(error)
+    if mark is None:
+        return problem
+    return f"line {mark.line + 1}, column {mark.column + 1}: {problem}"
+
+
+def _describe(problem: Mapping[str, Any]) -> str:
+    where = _field_path(problem["loc"])
+    message = problem["msg"].removeprefix("Value error, ")
+    if problem["type"] == "extra_forbidden":
+        message = "unknown field (check the spelling; see docs/model.md for the fields)"
+    if where == "":
+        return message
+    return f"{where}: {message} (got {_show(problem.get('input'))})"
+
+
+def _field_path(loc: tuple[Any, ...]) -> str:
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else str(part)
+    return path
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _merged(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in overrides.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = _merged(merged[key], value)
+        else:
+            merged[key] = value
+    return merged

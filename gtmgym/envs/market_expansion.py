@@ -1,0 +1,159 @@
+"""The market-expansion environment (one market at a time)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from gtmgym.envs import dynamics
+from gtmgym.envs.actions import make_codec
+from gtmgym.envs.info import period_info
+from gtmgym.envs.loader import load_scenario
+from gtmgym.envs.observation import feature_names, observation_space, observe
+from gtmgym.envs.params import MarketParams
+from gtmgym.envs.reward import reward
+from gtmgym.envs.scenario import ActionMode, Scenario
+from gtmgym.envs.state import MarketState, initial_state
+
+ScenarioSource = str | Path | Scenario | dict[str, Any]
+
+
+class MarketExpansionEnv(gym.Env):
+    """Split a marketing and sales budget across markets and channels.
+
+    ## Description
+    A company sells in a home market and may enter foreign markets. Each
+    period the agent splits the period's budget across segment x channel pairs
+    (direct sales, partners, digital, ...) and decides which closed segments
+    to enter; customers are won through saturating, carried-over channel
+    responses, churn away, and pay revenue. The model and its equations are in
+    ``docs/model.md``; every parameter comes from a YAML scenario.
+
+    ## Action Space
+    Chosen by ``action_mode`` (the scenario's ``actions.mode`` by default):
+
+    - ``continuous``: ``Box(-1, 1, (S*C + 1 + S,), float32)``: a weight per
+      pair and one hold-back weight, mapped to shares of the available money
+      by ``u = (x + 1) / 2``, ``share = u / sum(u)``; then an entry switch per
+      segment (entered when > 0).
+    - ``discrete``: ``Discrete(K)``, a catalogue of allocations (hold back,
+      even split, focus on a segment or a pair, enter a segment), printed by
+      ``gtmgym describe``; ``info["action_mask"]`` marks the entries that
+      would do what their label says.
+    - ``multidiscrete``: a spend level per pair then an entry flag per segment.
+
+    Money aimed at a segment that is not selling yet, at a channel not
+    available in a segment, or outside a channel's min/max spend is not spent;
+    ``info["blocked_spend"]`` says how much.
+
+    ## Observation Space
+    ``Box(low, high, (6*S + S*C + 4,), float32)``, features scaled to [0, 1]
+    (cash to (-1, 1)); the table is in :mod:`gtmgym.envs.observation` and
+    ``env.unwrapped.feature_names`` names every entry.
+
+    ## Rewards
+    Under ``objective: profit`` (default), the period's profit (gross margin
+    minus partner revenue shares, spend, entry and operating costs) divided by
+    the per-period budget. ``market_share``: our customers over the total
+    addressable population. ``lifetime_value``: the lifetime value of the
+    customers won less the period's costs, in budget units. Falling below
+    zero cash (when tracked) costs ``bankruptcy_penalty``.
+
+    ## Starting State
+    The scenario's start: initial customers, open segments, no adstock; it is
+    not random. The randomness is in the periods (binomial wins and churn,
+    demand shocks, adverse events), drawn from ``self.np_random``.
+
+    ## Episode End
+    ``terminated=True`` after the scenario's ``periods`` periods (the horizon
+    is part of the task; time remaining is observed), or when cash falls
+    below zero. The environment never truncates.
+
+    ## Arguments
+    ``gymnasium.make("gtmgym/MarketExpansion-v0", scenario="default",
+    action_mode=None, noise=None)``: ``scenario`` is a bundled name, a YAML
+    path, a :class:`~gtmgym.envs.scenario.Scenario` or a mapping;
+    ``action_mode`` and ``noise`` override the scenario's.
+
+    ## Version History
+    - v0: initial release.
+    """
+
+    metadata = {"render_modes": ["ansi"]}
+
+    def __init__(
+        self,
+        scenario: ScenarioSource = "default",
+        action_mode: ActionMode | None = None,
+        noise: bool | None = None,
+        render_mode: str | None = None,
+    ) -> None:
+        self.scenario = configured_scenario(scenario, noise)
+        self.params = MarketParams.from_scenario(self.scenario)
+        self.action_mode = action_mode or self.scenario.actions.mode
+        self.codec = make_codec(self.params, self.scenario, self.action_mode)
+        self.action_space = self.codec.space
+        self.observation_space = observation_space(self.params)
+        self.feature_names = feature_names(
+            self.params, self.scenario.segment_names, self.scenario.channel_names
+        )
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(f"render_mode must be one of {self.metadata['render_modes']}")
+        self.render_mode = render_mode
+        self.state: MarketState | None = None
+        self._done = False
+        self._last_info: dict[str, Any] = {}
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        super().reset(seed=seed)
+        self.state = initial_state(self.params, 1)
+        self._done = False
+        self._last_info = self._start_info()
+        return observe(self.params, self.state)[0], self._last_info
+
+    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        if self.state is None:
+            raise RuntimeError("call reset() before step()")
+        if self._done:
+            raise RuntimeError("the episode has ended; call reset() before step()")
+        actions = self.codec.check(np.asarray(action)[None])
+        shares, enter = self.codec.decode(actions, self.state.selling)
+        rng = self.np_random if self.params.noise else None
+        self.state, figures = dynamics.step(self.params, self.state, shares, enter, rng)
+        rewards = reward(self.params, figures)
+        terminated = bool(self.state.period[0] >= self.params.periods or figures.bankrupt[0])
+        self._done = terminated
+        info = period_info(figures, 0)
+        info.update(self._start_info())
+        self._last_info = info
+        return observe(self.params, self.state)[0], float(rewards[0]), terminated, False, info
+
+    def render(self) -> str | None:
+        if self.render_mode != "ansi" or self.state is None:
+            return None
+        info = self._last_info
+        return (
+            f"period {int(self.state.period[0])}/{self.params.periods}  "
+            f"customers {np.round(info.get('customers', self.state.total_customers()[0]), 1)}  "
+            f"profit {info.get('profit', 0.0):.1f}"
+        )
+
+    def _start_info(self) -> dict[str, Any]:
+        assert self.state is not None
+        info: dict[str, Any] = {"period": int(self.state.period[0])}
+        if self.action_mode == "discrete":
+            info["action_mask"] = self.codec.mask(self.state.entered, self.state.selling)[0]
+        return info
+
+
+def configured_scenario(source: ScenarioSource, noise: bool | None) -> Scenario:
+    """The scenario from ``source`` with the ``noise`` override applied."""
+    scenario = load_scenario(source)
+    if noise is not None and noise != scenario.noise:
+        scenario = scenario.model_copy(update={"noise": bool(noise)})
+    return scenario

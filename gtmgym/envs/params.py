@@ -1,0 +1,155 @@
+"""The scenario turned into the arrays the dynamics run on.
+
+Every derived quantity (e.g. ``half_saturation ** slope`` or a customer's
+lifetime value) is computed here, once, so the dynamics, the observation and
+the agents that plan on the model all read the same numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from gtmgym.envs.scenario import Scenario
+
+FloatArray = np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class MarketParams:
+    """Model parameters as arrays: ``S`` segments, ``C`` channels.
+
+    Shapes: per segment ``(S,)``, per channel ``(C,)``, per segment and
+    channel ``(S, C)``. Money is in the scenario's currency.
+    """
+
+    n_segments: int
+    n_channels: int
+    periods: int
+    noise: bool
+    objective: str
+    # segments
+    population: FloatArray
+    growth: FloatArray
+    initial_customers: FloatArray
+    revenue: FloatArray
+    margin: FloatArray
+    churn: FloatArray
+    open_at_start: np.ndarray
+    entry_cost: FloatArray
+    entry_delay: np.ndarray
+    operating_cost: FloatArray
+    competitor_share: FloatArray
+    competitor_response: FloatArray
+    competitor_speed: FloatArray
+    shock_sigma: FloatArray
+    shock_persistence: FloatArray
+    event_probability: FloatArray
+    event_cut: FloatArray
+    event_duration: np.ndarray
+    # channels
+    effectiveness: FloatArray
+    available: np.ndarray
+    decay: FloatArray
+    half_saturation: FloatArray
+    half_saturation_pow: FloatArray
+    slope: FloatArray
+    revenue_share: FloatArray
+    min_spend: FloatArray
+    max_spend: FloatArray
+    # budget
+    budget_per_period: float
+    budget_total: float
+    carry_over: bool
+    tracks_cash: bool
+    initial_cash: float
+    bankruptcy_penalty: float
+    # derived
+    shrinks: bool
+    customer_value: FloatArray
+    lifetime_value: FloatArray
+
+    @classmethod
+    def from_scenario(cls, scenario: Scenario) -> MarketParams:
+        """Compile a validated scenario into arrays."""
+        segments, channels, budget = scenario.segments, scenario.channels, scenario.budget
+
+        def per_segment(values: list[float], dtype: type = np.float64) -> np.ndarray:
+            return _frozen(np.array(values, dtype=dtype))
+
+        def per_channel(values: list[float]) -> np.ndarray:
+            return _frozen(np.array(values, dtype=np.float64))
+
+        revenue = np.array([s.revenue_per_customer for s in segments])
+        margin = np.array([s.gross_margin for s in segments])
+        churn = np.array([s.churn for s in segments])
+        revenue_share = np.array([c.revenue_share for c in channels])
+        half_saturation = np.array([c.half_saturation for c in channels])
+        slope = np.array([c.slope for c in channels])
+        effectiveness = np.array([c.effectiveness for c in channels]).T
+        # Per period, what a customer won by each channel (last column: a
+        # customer the company had before the episode) earns after the
+        # partner's revenue share.
+        customer_value = revenue[:, None] * (
+            margin[:, None] - np.append(revenue_share, 0.0)[None, :]
+        )
+        with np.errstate(divide="ignore"):
+            lifetime_value = np.where(
+                churn[:, None] > 0, customer_value / np.maximum(churn, 1e-300)[:, None], np.inf
+            )
+        return cls(
+            n_segments=len(segments),
+            n_channels=len(channels),
+            periods=scenario.periods,
+            noise=scenario.noise,
+            objective=scenario.objective,
+            population=per_segment([s.population for s in segments]),
+            growth=per_segment([s.growth for s in segments]),
+            initial_customers=per_segment([s.initial_customers for s in segments]),
+            revenue=_frozen(revenue),
+            margin=_frozen(margin),
+            churn=_frozen(churn),
+            open_at_start=per_segment([s.open_at_start for s in segments], bool),
+            entry_cost=per_segment([s.entry_cost for s in segments]),
+            entry_delay=per_segment([s.entry_delay for s in segments], np.int64),
+            operating_cost=per_segment([s.operating_cost for s in segments]),
+            competitor_share=per_segment([s.competitor.share for s in segments]),
+            competitor_response=per_segment([s.competitor.response for s in segments]),
+            competitor_speed=per_segment([s.competitor.speed for s in segments]),
+            shock_sigma=per_segment([s.demand_shock.sigma for s in segments]),
+            shock_persistence=per_segment([s.demand_shock.persistence for s in segments]),
+            event_probability=per_segment([s.adverse_event.probability for s in segments]),
+            event_cut=per_segment([s.adverse_event.demand_cut for s in segments]),
+            event_duration=per_segment([s.adverse_event.duration for s in segments], np.int64),
+            effectiveness=_frozen(effectiveness),
+            available=_frozen(effectiveness > 0),
+            decay=per_channel([c.decay for c in channels]),
+            half_saturation=_frozen(half_saturation),
+            half_saturation_pow=_frozen(half_saturation**slope),
+            slope=_frozen(slope),
+            revenue_share=_frozen(revenue_share),
+            min_spend=per_channel([c.min_spend for c in channels]),
+            max_spend=per_channel(
+                [np.inf if c.max_spend is None else c.max_spend for c in channels]
+            ),
+            budget_per_period=float(budget.per_period),
+            budget_total=np.inf if budget.total is None else float(budget.total),
+            carry_over=budget.carry_over,
+            tracks_cash=budget.initial_cash is not None,
+            initial_cash=0.0 if budget.initial_cash is None else float(budget.initial_cash),
+            bankruptcy_penalty=float(budget.bankruptcy_penalty),
+            shrinks=bool(any(s.growth < 0 for s in segments)),
+            customer_value=_frozen(customer_value),
+            lifetime_value=_frozen(lifetime_value),
+        )
+
+    def response(self, adstock: FloatArray) -> FloatArray:
+        """Hill saturation of adstock, ``a^s / (a^s + k^s)``, per channel."""
+        powered = adstock**self.slope
+        return powered / (powered + self.half_saturation_pow)
+
+
+def _frozen(array: np.ndarray) -> np.ndarray:
+    array.setflags(write=False)
+    return array
