@@ -87,7 +87,8 @@ class MultiDiscreteActions:
         actions = np.asarray(actions)
         if actions.shape[1:] != self.space.shape or not _is_integral(actions):
             raise InvalidActionError(
-                f"multidiscrete action must be {self.space.shape[0]} integers, got {actions.tolist()}"
+                f"multidiscrete action must be {self.space.shape[0]} integers, "
+                f"got {actions.tolist()}"
             )
         if (actions < 0).any() or (actions >= self._nvec).any():
             raise InvalidActionError(
@@ -187,15 +188,21 @@ def _catalogue(
     entries = [entry("hold back: spend nothing", np.zeros((s, c)), level=0.0)]
     for level in levels:
         pct = f"{level:.0%}"
-        entries.append(entry(f"spend {pct}, even over selling segments x channels", available, level))
+        entries.append(
+            entry(f"spend {pct}, even over selling segments x channels", available, level)
+        )
         for i, segment in enumerate(scenario.segments):
             if not params.available[i].any():
                 continue
             only = np.zeros((s, c))
             only[i] = available[i]
             entries.append(
-                entry(f"spend {pct} on {segment.name}, even over its channels", only, level,
-                      needs=np.eye(s, dtype=bool)[i])
+                entry(
+                    f"spend {pct} on {segment.name}, even over its channels",
+                    only,
+                    level,
+                    needs=np.eye(s, dtype=bool)[i],
+                )
             )
         for i, segment in enumerate(scenario.segments):
             for j, channel in enumerate(scenario.channels):
@@ -204,23 +211,33 @@ def _catalogue(
                 pair = np.zeros((s, c))
                 pair[i, j] = 1.0
                 entries.append(
-                    entry(f"spend {pct} on {segment.name} via {channel.name}", pair, level,
-                          needs=np.eye(s, dtype=bool)[i])
+                    entry(
+                        f"spend {pct} on {segment.name} via {channel.name}",
+                        pair,
+                        level,
+                        needs=np.eye(s, dtype=bool)[i],
+                    )
                 )
     top = levels[-1]
     for i, segment in enumerate(scenario.segments):
         if segment.open_at_start:
             continue
         entries.append(
-            entry(f"enter {segment.name}; spend {top:.0%} even over selling pairs",
-                  available, top, enter=np.eye(s, dtype=bool)[i])
+            entry(
+                f"enter {segment.name}; spend {top:.0%} even over selling pairs",
+                available,
+                top,
+                enter=np.eye(s, dtype=bool)[i],
+            )
         )
     return entries
 
 
 def _is_integral(actions: np.ndarray) -> bool:
     return actions.dtype.kind in "iu" or (
-        actions.dtype.kind == "f" and np.isfinite(actions).all() and (actions == np.round(actions)).all()
+        actions.dtype.kind == "f"
+        and np.isfinite(actions).all()
+        and (actions == np.round(actions)).all()
     )
 
 

@@ -98,8 +98,7 @@ def _read_yaml(path: Path, given: str) -> Any:
     if not path.is_file():
         known = ", ".join(bundled_scenarios())
         raise ScenarioError(
-            f"{given}: no such scenario file (and not a bundled scenario; "
-            f"bundled: {known})"
+            f"{given}: no such scenario file (and not a bundled scenario; bundled: {known})"
         )
     try:
         text = path.read_text(encoding="utf-8")

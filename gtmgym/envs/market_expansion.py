@@ -145,7 +145,11 @@ class MarketExpansionEnv(gym.Env):
 
     def _start_info(self) -> dict[str, Any]:
         assert self.state is not None
-        info: dict[str, Any] = {"period": int(self.state.period[0])}
+        info: dict[str, Any] = {
+            "period": int(self.state.period[0]),
+            "open": self.state.entered[0],
+            "selling": self.state.selling[0],
+        }
         if self.action_mode == "discrete":
             info["action_mask"] = self.codec.mask(self.state.entered, self.state.selling)[0]
         return info

@@ -82,9 +82,7 @@ class Segment(_Strict):
                 f"population ({self.population:g})"
             )
         if not self.open_at_start and self.initial_customers > 0:
-            raise ValueError(
-                "a segment that is not open at start cannot have initial_customers"
-            )
+            raise ValueError("a segment that is not open at start cannot have initial_customers")
         return self
 
 

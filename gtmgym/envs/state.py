@@ -56,9 +56,7 @@ class MarketState:
 
     def index(self, env: int) -> MarketState:
         """The state of environment ``env`` as a batch of one."""
-        return replace(
-            self, **{f.name: getattr(self, f.name)[env : env + 1] for f in fields(self)}
-        )
+        return replace(self, **{f.name: getattr(self, f.name)[env : env + 1] for f in fields(self)})
 
 
 def initial_state(params: MarketParams, num_envs: int) -> MarketState:

@@ -77,9 +77,7 @@ class MarketExpansionVectorEnv(VectorEnv):
             raise RuntimeError("call reset() before step()")
         checked = self.codec.check(np.asarray(actions))
         if checked.shape[0] != self.num_envs:
-            raise ValueError(
-                f"expected a batch of {self.num_envs} actions, got {checked.shape[0]}"
-            )
+            raise ValueError(f"expected a batch of {self.num_envs} actions, got {checked.shape[0]}")
         shares, enter = self.codec.decode(checked, self.state.selling)
         rng = self.np_random if self.params.noise else None
         state, figures = dynamics.step(self.params, self.state, shares, enter, rng)
@@ -106,7 +104,12 @@ class MarketExpansionVectorEnv(VectorEnv):
     def _start_info(self) -> dict[str, Any]:
         assert self.state is not None
         everyone = np.ones(self.num_envs, dtype=bool)
-        info: dict[str, Any] = {"period": self.state.period, "_period": everyone}
+        info: dict[str, Any] = {
+            "period": self.state.period,
+            "open": self.state.entered,
+            "selling": self.state.selling,
+        }
+        info.update({f"_{key}": everyone for key in list(info)})
         if self.action_mode == "discrete":
             info["action_mask"] = self.codec.mask(self.state.entered, self.state.selling)
             info["_action_mask"] = everyone
