@@ -105,18 +105,25 @@ def step(
         starts = (event_left == 0) & (rng.random(event_left.shape) < params.event_probability)
         event_left = np.where(starts, params.event_duration, event_left)
     demand = np.exp(log_shock) * np.where(event_left > 0, 1.0 - params.event_cut, 1.0)
-    held = state.customers.sum(-1)
-    customers = state.customers
+    before = state.customers.sum(-1)
+    held, customers = before, state.customers
     if params.shrinks:  # a shrinking market takes customers with it
         kept = np.minimum(1.0, np.divide(population, held, out=np.ones_like(held), where=held > 0))
         customers = customers * kept[:, :, None]
         customers = np.floor(customers) if noisy else customers
         held = customers.sum(-1)
-    shrunk = state.customers.sum(-1) - held
+    shrunk = before - held
+
+    # 5. Churn, then wins among the prospects (churned customers included),
+    # attributed to channels in proportion to their contributions.
+    if noisy:
+        churn = rng.binomial(customers.astype(np.int64), params.churn[:, None]).astype(float)
+    else:
+        churn = customers * params.churn[:, None]
+    customers = customers - churn
+    held = customers.sum(-1)
     prospects = np.maximum(population * (1.0 - state.competitor) * demand - held, 0.0)
     prospects = np.where(selling, prospects, 0.0)
-
-    # 5. Customers won (attributed to channels by contribution) and churned.
     total_contribution = contribution.sum(axis=-1, keepdims=True)
     attribution = np.divide(
         contribution,
@@ -131,12 +138,9 @@ def step(
             axis=-1,
         )
         won = rng.multinomial(np.floor(prospects).astype(np.int64), outcome)[..., :-1]
-        churn = rng.binomial(customers.astype(np.int64), params.churn[:, None]).astype(float)
         won = won.astype(float)
     else:
         won = prospects[:, :, None] * win_probability
-        churn = customers * params.churn[:, None]
-    customers = customers - churn
     customers[:, :, :-1] += won
     held = customers.sum(-1)
 
