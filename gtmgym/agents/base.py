@@ -2,21 +2,32 @@
 
 An agent is built for one scenario and one action mode. It acts on the
 observation and the ``info`` dict of the scalar environment (heuristics and
-the planner may read the raw figures there, e.g. ``info["selling"]``); agents
-that learn do so in :meth:`Agent.learn`, on environments of their own.
+the planner may read the raw state there, ``info["state"]``); agents that
+learn do so in :meth:`Agent.learn`, on environments of their own.
+
+Saving writes a folder: ``agent.yaml`` (name, seed, action mode,
+hyperparameters and the full scenario, so a saved agent needs nothing else to
+be rebuilt), ``rng.json`` (the agent's random generator), and whatever the
+agent learnt (:meth:`Agent.save_learnt`), e.g. a Q-table or an SB3 model.
 """
 
 from __future__ import annotations
 
+import json
 from abc import ABC, abstractmethod
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
+import yaml
 
 from gtmgym.envs.actions import ActionCodec, make_codec
 from gtmgym.envs.market_expansion import ScenarioSource, configured_scenario
 from gtmgym.envs.params import MarketParams
 from gtmgym.envs.scenario import ActionMode
+
+AGENT_FILE = "agent.yaml"
+RNG_FILE = "rng.json"
 
 
 class Agent(ABC):
@@ -46,9 +57,43 @@ class Agent(ABC):
         self.seed = seed
         self.rng = np.random.default_rng(seed)
 
+    @property
+    def hyperparameters(self) -> dict[str, Any]:
+        """The keyword arguments that rebuild this agent (beyond scenario, mode, seed)."""
+        return {}
+
     def learn(self, total_steps: int) -> None:  # noqa: B027 - heuristics learn nothing
         """Train for ``total_steps`` environment steps (heuristics: nothing)."""
+
+    def reset(self) -> None:  # noqa: B027 - most agents keep no episode memory
+        """Forget the current episode (called before each evaluation episode)."""
 
     @abstractmethod
     def act(self, observation: np.ndarray, info: dict[str, Any]) -> Any:
         """The action for the current period."""
+
+    def save(self, path: str | Path) -> Path:
+        """Write the agent to the folder ``path`` (created if needed)."""
+        folder = Path(path)
+        folder.mkdir(parents=True, exist_ok=True)
+        description = {
+            "agent": self.name,
+            "seed": self.seed,
+            "action_mode": self.action_mode,
+            "hyperparameters": self.hyperparameters,
+            "scenario": self.scenario.model_dump(mode="json"),
+        }
+        (folder / AGENT_FILE).write_text(yaml.safe_dump(description, sort_keys=False))
+        (folder / RNG_FILE).write_text(json.dumps(self.rng.bit_generator.state))
+        self.save_learnt(folder)
+        return folder
+
+    def save_learnt(self, folder: Path) -> None:  # noqa: B027 - heuristics learn nothing
+        """Write what the agent learnt into ``folder``."""
+
+    def load_learnt(self, folder: Path) -> None:  # noqa: B027 - heuristics learn nothing
+        """Read back what :meth:`save_learnt` wrote."""
+
+    def restore_rng(self, folder: Path) -> None:
+        """Put the random generator back in the state it was saved in."""
+        self.rng.bit_generator.state = json.loads((folder / RNG_FILE).read_text())

@@ -149,6 +149,7 @@ class MarketExpansionEnv(gym.Env):
             "period": int(self.state.period[0]),
             "open": self.state.entered[0],
             "selling": self.state.selling[0],
+            "state": self.state,  # raw state (a batch of one), for planners
         }
         if self.action_mode == "discrete":
             info["action_mask"] = self.codec.mask(self.state.entered, self.state.selling)[0]
