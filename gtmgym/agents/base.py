@@ -40,6 +40,7 @@ class Agent(ABC):
     """
 
     name: ClassVar[str]
+    learns: ClassVar[bool] = False  # True for agents whose learn() trains
     action_modes: ClassVar[tuple[ActionMode, ...]] = ("continuous", "discrete", "multidiscrete")
 
     def __init__(
@@ -63,7 +64,11 @@ class Agent(ABC):
         return {}
 
     def learn(self, total_steps: int) -> None:  # noqa: B027 - heuristics learn nothing
-        """Train for ``total_steps`` environment steps (heuristics: nothing)."""
+        """Train for ``total_steps`` more environment steps (heuristics: nothing).
+
+        Calls continue training rather than start over, so experiments can
+        evaluate at checkpoints during training.
+        """
 
     def reset(self) -> None:  # noqa: B027 - most agents keep no episode memory
         """Forget the current episode (called before each evaluation episode)."""
