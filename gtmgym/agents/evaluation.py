@@ -50,6 +50,23 @@ def evaluate(
         currency), ``market_share`` (at the end), ``revenue``, ``spend``,
         ``customers`` (at the end) and ``periods``.
     """
+    return evaluate_with_periods(agent, scenario, episodes, seed, noise)[0]
+
+
+def evaluate_with_periods(
+    agent: Agent,
+    scenario: ScenarioSource | None = None,
+    episodes: int = 10,
+    seed: int = 0,
+    noise: bool | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """As :func:`evaluate`, plus where the money went, period by period.
+
+    Returns:
+        The episodes table, and an allocations table with one row per
+        episode, period, segment and channel: ``spend`` on that pair and
+        ``segment_customers``, the segment's customers at the period's end.
+    """
     if episodes < 1:
         raise ValueError(f"episodes must be at least 1, got {episodes}")
     env = gym.make(
@@ -58,31 +75,65 @@ def evaluate(
         action_mode=agent.action_mode,
         noise=noise,
     )
-    rows = [_play(agent, env, seed + episode) | {"episode": episode} for episode in range(episodes)]
+    model = env.unwrapped
+    rows, spends, customers = [], [], []
+    for episode in range(episodes):
+        row, spend, held = _play(agent, env, seed + episode)
+        rows.append(row | {"episode": episode})
+        spends.append(spend)
+        customers.append(held)
     env.close()
-    return pd.DataFrame(rows, columns=list(EPISODE_COLUMNS))
+    return pd.DataFrame(rows, columns=list(EPISODE_COLUMNS)), _allocations(
+        spends, customers, model.scenario.segment_names, model.scenario.channel_names
+    )
 
 
-def _play(agent: Agent, env: gym.Env, seed: int) -> dict[str, float]:
+def _allocations(
+    spends: list[np.ndarray],
+    customers: list[np.ndarray],
+    segments: list[str],
+    channels: list[str],
+) -> pd.DataFrame:
+    frames = []
+    for episode, (spend, held) in enumerate(zip(spends, customers, strict=True)):
+        periods = spend.shape[0]
+        index = pd.MultiIndex.from_product(
+            [range(periods), segments, channels], names=["period", "segment", "channel"]
+        )
+        frame = pd.DataFrame(
+            {
+                "spend": spend.reshape(-1),
+                "segment_customers": np.repeat(held, len(channels), axis=1).reshape(-1),
+            },
+            index=index,
+        ).reset_index()
+        frame.insert(0, "episode", episode)
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
+
+
+def _play(agent: Agent, env: gym.Env, seed: int) -> tuple[dict, np.ndarray, np.ndarray]:
     agent.reset()
     observation, info = env.reset(seed=seed)
-    total_reward = profit = revenue = spend = 0.0
-    periods = 0
+    total_reward = profit = revenue = 0.0
+    spends, customers = [], []
     terminated = truncated = False
     while not (terminated or truncated):
         observation, reward, terminated, truncated, info = env.step(agent.act(observation, info))
         total_reward += reward
         profit += info["profit"]
         revenue += float(np.sum(info["revenue"]))
-        spend += float(np.sum(info["spend"]))
-        periods += 1
-    return {
+        spends.append(info["spend"])
+        customers.append(info["customers"])
+    spend = np.stack(spends)
+    row = {
         "seed": seed,
         "return": total_reward,
         "profit": profit,
         "market_share": info["market_share"],
         "revenue": revenue,
-        "spend": spend,
+        "spend": float(spend.sum()),
         "customers": float(np.sum(info["customers"])),
-        "periods": periods,
+        "periods": len(spends),
     }
+    return row, spend, np.stack(customers)
