@@ -1,0 +1,114 @@
+"""Summary, report and plots, rebuilt from an output folder's tidy tables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from gtmgym.experiments import plots
+from gtmgym.experiments.store import CONFIG, OutputError, write_atomic
+from gtmgym.experiments.summary import summarise
+
+PLOTS = {
+    "learning_curves": "learning_curves.png",
+    "final_scores": "final_scores.png",
+    "spend": "spend_heatmap.png",
+    "customers": "customers_per_segment.png",
+}
+
+
+def read_table(run_dir: Path, table: str) -> pd.DataFrame:
+    path = run_dir / f"{table}.csv"
+    if not path.is_file():
+        raise OutputError(f"{run_dir}: no {table}.csv here; is this a gtmgym run folder?")
+    if path.stat().st_size <= 1:
+        return pd.DataFrame()
+    return pd.read_csv(path)
+
+
+def build_report(run_dir: str | Path) -> pd.DataFrame:
+    """Write ``summary.csv``, ``report.md`` and the PNG plots; return the summary."""
+    run_dir = Path(run_dir)
+    episodes = read_table(run_dir, "episodes")
+    if episodes.empty:
+        raise OutputError(f"{run_dir}: episodes.csv has no runs yet")
+    curves = read_table(run_dir, "curves")
+    allocations = read_table(run_dir, "allocations")
+    summary = summarise(episodes)
+    write_atomic(run_dir / "summary.csv", summary.to_csv(index=False))
+    figures = {
+        "learning_curves": plots.learning_curves(
+            curves, summary, run_dir / PLOTS["learning_curves"]
+        ),
+        "final_scores": plots.final_scores(summary, run_dir / PLOTS["final_scores"]),
+    }
+    if not allocations.empty:
+        figures["spend"] = plots.spend_heatmaps(allocations, run_dir / PLOTS["spend"])
+        figures["customers"] = plots.customers_over_time(allocations, run_dir / PLOTS["customers"])
+    write_atomic(run_dir / "report.md", _markdown(run_dir, summary, figures))
+    return summary
+
+
+def _markdown(run_dir: Path, summary: pd.DataFrame, figures: dict[str, Path]) -> str:
+    config = {}
+    if (run_dir / CONFIG).is_file():
+        config = yaml.safe_load((run_dir / CONFIG).read_text(encoding="utf-8")) or {}
+    experiment = config.get("experiment", {})
+    lines = [
+        f"# {experiment.get('name', run_dir.name)}",
+        "",
+        f"Scenario `{experiment.get('scenario', '?')}`; {experiment.get('seeds', '?')} seeds; "
+        f"{experiment.get('train_steps', '?')} training steps; "
+        f"{experiment.get('eval_episodes', '?')} evaluation episodes per run.",
+        "",
+        "Scores are mean evaluation returns per run (seed); intervals are 95% stratified "
+        "bootstrap intervals over seeds; percent of planner compares mean returns.",
+        "",
+        format_table(summary, markdown=True),
+        "",
+    ]
+    titles = {
+        "learning_curves": "Learning curves",
+        "final_scores": "Final scores",
+        "spend": "Where the money went",
+        "customers": "Customers per segment",
+    }
+    for key, path in figures.items():
+        lines += [f"## {titles[key]}", "", f"![{titles[key]}]({path.name})", ""]
+    versions = config.get("versions")
+    if versions:
+        lines += ["## Provenance", ""]
+        lines += [f"- {name}: {version}" for name, version in versions.items()]
+        if config.get("git_commit"):
+            lines.append(f"- git commit: {config['git_commit']}")
+    return "\n".join(lines) + "\n"
+
+
+def format_table(summary: pd.DataFrame, markdown: bool = False) -> str:
+    """The ranked summary as text (markdown table when asked)."""
+    header = ["rank", "agent", "IQM return [95% CI]", "mean return", "% of planner", "seeds"]
+    rows = []
+    for rank, row in enumerate(summary.itertuples(index=False), start=1):
+        pct = "" if pd.isna(row.pct_of_planner) else f"{row.pct_of_planner:.1f}%"
+        rows.append(
+            [
+                str(rank),
+                row.agent,
+                f"{row.iqm_return:.3f} [{row.ci_low:.3f}, {row.ci_high:.3f}]",
+                f"{row.mean_return:.3f}",
+                pct,
+                str(row.n_seeds),
+            ]
+        )
+    if markdown:
+        return "\n".join(
+            ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+            + ["| " + " | ".join(r) + " |" for r in rows]
+        )
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True))
+        for line in [header, *rows]
+    )

@@ -1,0 +1,189 @@
+"""Run an experiment: every (agent, seed) unit, locally or on Ray.
+
+Finished units are written as they complete (see :mod:`.store`), so an
+interrupted experiment resumes where it stopped when the same command is run
+again on the same output folder.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from datetime import UTC, datetime
+from importlib import metadata
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+
+from gtmgym.experiments.config import Experiment
+from gtmgym.experiments.report import build_report
+from gtmgym.experiments.store import RunStore
+from gtmgym.experiments.unit import Unit, UnitResult, run_unit
+
+Executor = Literal["local", "ray"]
+PACKAGES = ("gtmgym", "gymnasium", "numpy", "scipy", "pandas", "stable-baselines3", "torch")
+
+
+class RunObserver:
+    """What the runner tells the outside world (progress bars, logs)."""
+
+    def started(self, total: int, skipped: int) -> None: ...
+
+    def unit_started(self, run_name: str) -> None: ...
+
+    def unit_progress(self, run_name: str, fraction: float) -> None: ...
+
+    def unit_finished(self, run_name: str) -> None: ...
+
+
+def units_of(experiment: Experiment) -> list[Unit]:
+    """Every run of the experiment, agent by agent, seed by seed."""
+    scenario = experiment.resolved_scenario()
+    scenario_data = scenario.model_dump(mode="json")
+    return [
+        Unit(
+            scenario_name=scenario.name,
+            scenario=scenario_data,
+            label=entry.name,
+            agent=entry.agent,
+            seed=seed,
+            train_steps=experiment.train_steps,
+            eval_episodes=experiment.eval_episodes,
+            checkpoints=experiment.checkpoints,
+            eval_seed=experiment.eval_seed,
+            action_mode=entry.action_mode,
+            hyperparameters=dict(entry.hyperparameters),
+        )
+        for entry in experiment.agents
+        for seed in range(experiment.seeds)
+    ]
+
+
+def resolved_config(experiment: Experiment) -> dict[str, Any]:
+    """What ``config.yaml`` records: the experiment, its scenario, provenance."""
+    return {
+        "experiment": experiment.model_dump(mode="json"),
+        "scenario": experiment.resolved_scenario().model_dump(mode="json"),
+        "versions": {name: _version(name) for name in PACKAGES},
+        "python": platform.python_version(),
+        "git_commit": _git_commit(),
+        "written": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+def run_experiment(
+    experiment: Experiment,
+    out: str | Path,
+    executor: Executor = "local",
+    jobs: int | None = None,
+    address: str | None = None,
+    observer: RunObserver | None = None,
+) -> pd.DataFrame:
+    """Run every unit not yet finished in ``out``, then rebuild the report.
+
+    Returns:
+        The summary table (one row per agent).
+    """
+    observer = observer or RunObserver()
+    store = RunStore(out)
+    config = resolved_config(experiment)
+    store.prepare(config)
+    units = units_of(experiment)
+    pending = [unit for unit in units if not store.done(unit.run_name)]
+    observer.started(len(units), len(units) - len(pending))
+    if executor == "ray":
+        results = _run_on_ray(pending, address, observer)
+    else:
+        results = _run_locally(pending, jobs or os.cpu_count() or 1, observer)
+    for result in results:
+        store.write(result)
+        observer.unit_finished(result.run_name)
+    store.collect()
+    return build_report(store.root)
+
+
+def _run_locally(units: list[Unit], jobs: int, observer: RunObserver) -> Iterator[UnitResult]:
+    if jobs <= 1 or len(units) <= 1:
+        for unit in units:
+            observer.unit_started(unit.run_name)
+            yield run_unit(unit, _reporter(observer, unit.run_name))
+        return
+    context = get_context("spawn")
+    with context.Manager() as manager:
+        queue = manager.Queue()
+        pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context)
+        try:
+            futures = {}
+            for unit in units:
+                futures[pool.submit(_run_with_queue, unit, queue)] = unit
+            while futures:
+                finished, _ = wait(futures, timeout=0.5, return_when=FIRST_COMPLETED)
+                _drain(queue, observer)
+                for future in finished:
+                    futures.pop(future)
+                    yield future.result()
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _run_with_queue(unit: Unit, queue: Any) -> UnitResult:
+    queue.put((unit.run_name, 0.0))
+    return run_unit(unit, lambda fraction: queue.put((unit.run_name, fraction)))
+
+
+def _drain(queue: Any, observer: RunObserver) -> None:
+    while not queue.empty():
+        run_name, fraction = queue.get_nowait()
+        if fraction == 0.0:
+            observer.unit_started(run_name)
+        observer.unit_progress(run_name, fraction)
+
+
+def _run_on_ray(
+    units: list[Unit], address: str | None, observer: RunObserver
+) -> Iterator[UnitResult]:
+    try:
+        import ray
+    except ImportError:
+        raise RuntimeError("the ray executor needs Ray: pip install 'gtmgym[ray]'") from None
+    if not ray.is_initialized():
+        ray.init(address=address, include_dashboard=False, log_to_driver=False)
+    remote = ray.remote(num_cpus=1)(run_unit)
+    pending = {}
+    for unit in units:
+        pending[remote.remote(unit)] = unit
+        observer.unit_started(unit.run_name)
+    while pending:
+        finished, _ = ray.wait(list(pending), num_returns=1)
+        for reference in finished:
+            pending.pop(reference)
+            yield ray.get(reference)
+
+
+def _reporter(observer: RunObserver, run_name: str) -> Callable[[float], None]:
+    return lambda fraction: observer.unit_progress(run_name, fraction)
+
+
+def _version(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def _git_commit() -> str | None:
+    try:
+        return subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=Path(__file__).parent,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None

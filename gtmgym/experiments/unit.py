@@ -1,0 +1,101 @@
+"""The work unit of an experiment: one agent, one seed, on one scenario.
+
+:func:`run_unit` is a pure function of its :class:`Unit` (everything it needs
+travels in it, the scenario included), so the same unit gives the same rows in
+this process, in a worker process or as a Ray task on another machine.
+
+Evaluation seeds: the run with seed ``s`` is evaluated on episodes reset with
+``eval_seed + 1000 * s + k``, ``k = 0 .. eval_episodes - 1``, so every agent
+with seed ``s`` faces the same draws; checkpoints during training use the
+same episodes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from gtmgym.agents.evaluation import evaluate, evaluate_with_periods
+from gtmgym.agents.registry import make
+
+SEED_STRIDE = 1000
+
+Progress = Callable[[float], None]
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One run: ``scenario__label__seed``."""
+
+    scenario_name: str
+    scenario: dict[str, Any]
+    label: str
+    agent: str
+    seed: int
+    train_steps: int
+    eval_episodes: int
+    checkpoints: int
+    eval_seed: int
+    action_mode: str | None = None
+    hyperparameters: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def run_name(self) -> str:
+        return f"{self.scenario_name}__{self.label}__{self.seed}"
+
+    @property
+    def first_eval_seed(self) -> int:
+        return self.eval_seed + SEED_STRIDE * self.seed
+
+
+@dataclass
+class UnitResult:
+    """The tidy rows of one run."""
+
+    run_name: str
+    episodes: pd.DataFrame
+    curves: pd.DataFrame
+    allocations: pd.DataFrame
+
+
+def run_unit(unit: Unit, progress: Progress | None = None) -> UnitResult:
+    """Train (if the agent learns), evaluate at checkpoints and at the end."""
+    agent = make(
+        unit.agent,
+        unit.scenario,
+        seed=unit.seed,
+        action_mode=unit.action_mode,
+        **unit.hyperparameters,
+    )
+    report = progress or (lambda fraction: None)
+    curve_rows = []
+    if agent.learns and unit.train_steps > 0:
+        done = 0
+        for checkpoint in range(1, unit.checkpoints + 1):
+            target = unit.train_steps * checkpoint // unit.checkpoints
+            agent.learn(target - done)
+            done = target
+            scores = evaluate(agent, episodes=unit.eval_episodes, seed=unit.first_eval_seed)
+            curve_rows.append({"step": done, "return": float(scores["return"].mean())})
+            report(0.9 * checkpoint / unit.checkpoints)
+    episodes, allocations = evaluate_with_periods(
+        agent, episodes=unit.eval_episodes, seed=unit.first_eval_seed
+    )
+    report(1.0)
+    keys = {"scenario": unit.scenario_name, "agent": unit.label, "seed": unit.seed}
+    curves = pd.DataFrame(curve_rows, columns=["step", "return"])
+    return UnitResult(
+        run_name=unit.run_name,
+        episodes=_keyed(episodes.rename(columns={"seed": "env_seed"}), keys),
+        curves=_keyed(curves, keys),
+        allocations=_keyed(allocations, keys),
+    )
+
+
+def _keyed(frame: pd.DataFrame, keys: dict[str, Any]) -> pd.DataFrame:
+    for position, (column, value) in enumerate(keys.items()):
+        frame.insert(position, column, value)
+    return frame
