@@ -149,10 +149,22 @@ def validate_experiment(data: Any, origin: str) -> Experiment:
             lines.append(f"  - {where + ': ' if where else ''}{message}{shown}")
         raise ExperimentError(f"{origin}: invalid experiment\n" + "\n".join(lines)) from None
     try:
-        experiment.resolved_scenario()
+        scenario = experiment.resolved_scenario()
     except ScenarioError as error:
         raise ExperimentError(f"{origin}: field scenario: {error}") from None
+    _check_agents_build(experiment, scenario, origin)
     return experiment
+
+
+def _check_agents_build(experiment: Experiment, scenario: Scenario, origin: str) -> None:
+    """Build each agent once, so bad hyperparameters fail now, not mid-run."""
+    from gtmgym.agents.registry import make
+
+    for index, entry in enumerate(experiment.agents):
+        try:
+            make(entry.agent, scenario, action_mode=entry.action_mode, **entry.hyperparameters)
+        except ValueError as error:
+            raise ExperimentError(f"{origin}: agents[{index}] ({entry.name}): {error}") from None
 
 
 def _read(path: Path) -> dict[str, Any]:

@@ -1,0 +1,56 @@
+"""The ``gtmgym`` command line: one module per group of commands.
+
+User mistakes (an invalid file, an unknown agent, an unwritable folder) end
+with a one-paragraph message on stderr and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from gtmgym.cli import experiments, scenarios, simulate
+from gtmgym.envs.actions import InvalidActionError
+from gtmgym.envs.loader import ScenarioError
+from gtmgym.experiments.config import ExperimentError
+from gtmgym.experiments.store import OutputError
+
+USER_ERRORS = (ScenarioError, ExperimentError, OutputError, InvalidActionError)
+EXIT_USER_ERROR = 2
+
+
+class UserError(Exception):
+    """A mistake in what the user asked for; the message says which."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gtmgym",
+        description="Train and benchmark budget-allocation policies for market expansion.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for module in (scenarios, simulate, experiments):
+        module.register(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    arguments = parser.parse_args(argv)
+    try:
+        return arguments.handler(arguments) or 0
+    except (*USER_ERRORS, UserError) as error:
+        print(f"gtmgym {arguments.command}: {error}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except BrokenPipeError:  # e.g. piped into `head`: the reader has what it wanted
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
+        return 0
+    except KeyboardInterrupt:
+        print(
+            f"gtmgym {arguments.command}: interrupted; finished runs are kept, "
+            "run the same command again to complete the rest",
+            file=sys.stderr,
+        )
+        return 130

@@ -1,0 +1,202 @@
+"""``gtmgym run``, ``report`` and ``compare``: multi-seed comparisons."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from datetime import datetime
+from pathlib import Path
+
+import pandas as pd
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from gtmgym.experiments.config import ExperimentError, load_experiment
+from gtmgym.experiments.report import build_report, read_table
+from gtmgym.experiments.runner import RunObserver, run_experiment
+from gtmgym.experiments.store import OutputError
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    run = commands.add_parser(
+        "run",
+        help="compare agents over seeds on an experiment or scenario",
+        description="Run an experiment (bundled name or YAML file) or the default experiment's "
+        "agents on a scenario; writes tidy CSVs, summary, report and plots to --out. "
+        "Re-running the same command on the same --out resumes.",
+    )
+    run.add_argument(
+        "experiment",
+        nargs="?",
+        default="default",
+        help="bundled experiment, experiment YAML, or scenario (default: default)",
+    )
+    run.add_argument("--agents", help="comma-separated agents to keep (e.g. planner,equal)")
+    run.add_argument("--seeds", type=int, help="number of seeds")
+    run.add_argument("--steps", type=int, help="training steps per run")
+    run.add_argument("--eval-episodes", type=int, help="evaluation episodes per run")
+    run.add_argument("--jobs", type=int, default=None, help="worker processes (default: cores)")
+    run.add_argument("--out", help="output folder (default: runs/<experiment>__<timestamp>)")
+    run.add_argument("--executor", choices=["local", "ray"], default="local")
+    run.add_argument("--address", help="Ray cluster address (with --executor ray)")
+    run.add_argument("--no-progress", action="store_true", help="no progress bars")
+    run.set_defaults(handler=run_command)
+
+    report = commands.add_parser("report", help="rebuild summary, report and plots of a run")
+    report.add_argument("run_dir", metavar="RUN_DIR")
+    report.set_defaults(handler=report_command)
+
+    compare = commands.add_parser("compare", help="put several runs side by side")
+    compare.add_argument("run_dirs", nargs="+", metavar="RUN_DIR")
+    compare.set_defaults(handler=compare_command)
+
+
+def run_command(arguments: argparse.Namespace) -> int:
+    for option in ("seeds", "steps", "eval_episodes", "jobs"):
+        value = getattr(arguments, option)
+        if value is not None and value < (0 if option == "steps" else 1):
+            raise ExperimentError(f"--{option.replace('_', '-')} must be positive, got {value}")
+    experiment = load_experiment(
+        arguments.experiment,
+        {
+            "seeds": arguments.seeds,
+            "train_steps": arguments.steps,
+            "eval_episodes": arguments.eval_episodes,
+        },
+    )
+    if arguments.agents:
+        wanted = [name.strip() for name in arguments.agents.split(",") if name.strip()]
+        known = {entry.name for entry in experiment.agents}
+        unknown = [name for name in wanted if name not in known]
+        if unknown:
+            raise ExperimentError(
+                f"--agents: {', '.join(unknown)} not in experiment {experiment.name!r} "
+                f"(it has: {', '.join(sorted(known))})"
+            )
+        experiment = experiment.model_copy(
+            update={"agents": [e for e in experiment.agents if e.name in wanted]}
+        )
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    out = Path(arguments.out or Path("runs") / f"{experiment.name}__{stamp}")
+    console = Console(stderr=True)
+    console.print(
+        f"[bold]{experiment.name}[/]: {len(experiment.agents)} agents x "
+        f"{experiment.seeds} seeds on {experiment.scenario} -> {out}"
+    )
+    jobs = arguments.jobs or os.cpu_count() or 1
+    if arguments.no_progress:
+        summary = run_experiment(experiment, out, arguments.executor, jobs, arguments.address)
+    else:
+        with ProgressObserver(console) as observer:
+            summary = run_experiment(
+                experiment, out, arguments.executor, jobs, arguments.address, observer
+            )
+    Console().print(summary_table(summary, f"{experiment.name} on {experiment.scenario}"))
+    console.print(f"results in {out}/ (report.md, summary.csv, episodes.csv, plots)")
+    return 0
+
+
+def report_command(arguments: argparse.Namespace) -> int:
+    run_dir = Path(arguments.run_dir)
+    if not run_dir.is_dir():
+        raise OutputError(f"{run_dir}: no such run folder")
+    summary = build_report(run_dir)
+    Console().print(summary_table(summary, str(run_dir)))
+    print(f"rebuilt {run_dir}/summary.csv, report.md and plots")
+    return 0
+
+
+def compare_command(arguments: argparse.Namespace) -> int:
+    frames = []
+    for run_dir in map(Path, arguments.run_dirs):
+        summary = read_table(run_dir, "summary") if (run_dir / "summary.csv").is_file() else None
+        if summary is None:
+            summary = build_report(run_dir) if run_dir.is_dir() else None
+        if summary is None:
+            raise OutputError(f"{run_dir}: no such run folder")
+        frames.append(summary.assign(run=run_dir.name))
+    combined = pd.concat(frames, ignore_index=True)
+    table = Table(title="Runs side by side: IQM return [95% CI] (% of planner)")
+    table.add_column("agent")
+    runs = list(dict.fromkeys(combined["run"]))
+    for run in runs:
+        table.add_column(run)
+    for agent in dict.fromkeys(combined["agent"]):
+        cells = []
+        for run in runs:
+            row = combined[(combined["agent"] == agent) & (combined["run"] == run)]
+            cells.append("" if row.empty else _score_cell(row.iloc[0]))
+        table.add_row(agent, *cells)
+    Console().print(table)
+    return 0
+
+
+def summary_table(summary: pd.DataFrame, title: str) -> Table:
+    table = Table(title=title)
+    for column in ("rank", "agent", "IQM return [95% CI]", "mean return", "% of planner", "seeds"):
+        table.add_column(column, justify="left" if column == "agent" else "right")
+    for rank, row in enumerate(summary.itertuples(index=False), start=1):
+        pct = "" if pd.isna(row.pct_of_planner) else f"{row.pct_of_planner:.1f}%"
+        table.add_row(
+            str(rank),
+            row.agent,
+            f"{row.iqm_return:.3f} [{row.ci_low:.3f}, {row.ci_high:.3f}]",
+            f"{row.mean_return:.3f}",
+            pct,
+            str(row.n_seeds),
+        )
+    return table
+
+
+def _score_cell(row: pd.Series) -> str:
+    pct = "" if pd.isna(row["pct_of_planner"]) else f" ({row['pct_of_planner']:.1f}%)"
+    return f"{row['iqm_return']:.3f} [{row['ci_low']:.3f}, {row['ci_high']:.3f}]{pct}"
+
+
+class ProgressObserver(RunObserver):
+    """Rich progress bars: the whole experiment, and each run in flight."""
+
+    def __init__(self, console: Console) -> None:
+        self.progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed:.0f}/{task.total:.0f}"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=console,
+        )
+        self.overall: TaskID | None = None
+        self.runs: dict[str, TaskID] = {}
+
+    def __enter__(self) -> ProgressObserver:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+    def started(self, total: int, skipped: int) -> None:
+        label = "experiment" + (f" ({skipped} runs already done)" if skipped else "")
+        self.overall = self.progress.add_task(label, total=total, completed=skipped)
+
+    def unit_started(self, run_name: str) -> None:
+        if run_name not in self.runs:
+            self.runs[run_name] = self.progress.add_task(f"  {run_name}", total=100)
+
+    def unit_progress(self, run_name: str, fraction: float) -> None:
+        self.unit_started(run_name)
+        self.progress.update(self.runs[run_name], completed=100 * fraction)
+
+    def unit_finished(self, run_name: str) -> None:
+        if run_name in self.runs:
+            self.progress.remove_task(self.runs.pop(run_name))
+        if self.overall is not None:
+            self.progress.advance(self.overall)

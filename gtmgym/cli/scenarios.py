@@ -1,0 +1,104 @@
+"""``gtmgym list``, ``describe`` and ``validate``: the bundled and your own scenarios."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import gymnasium as gym
+
+from gtmgym.envs import ENV_ID
+from gtmgym.envs.loader import ScenarioError, bundled_scenarios, load_scenario, scenario_path
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    listing = commands.add_parser("list", help="list the bundled scenarios")
+    listing.set_defaults(handler=list_scenarios)
+
+    describe = commands.add_parser(
+        "describe", help="parameters, spaces and action catalogue of a scenario"
+    )
+    describe.add_argument("scenario", help="bundled scenario name or YAML path")
+    describe.add_argument(
+        "--action-mode", choices=["continuous", "discrete", "multidiscrete"], default=None
+    )
+    describe.set_defaults(handler=describe_scenario)
+
+    validate = commands.add_parser("validate", help="check scenario files (exit 2 if invalid)")
+    validate.add_argument("files", nargs="+", metavar="FILE")
+    validate.set_defaults(handler=validate_files)
+
+
+def list_scenarios(arguments: argparse.Namespace) -> int:
+    rows = []
+    for name in bundled_scenarios():
+        scenario = load_scenario(name)
+        size = f"{len(scenario.segments)} x {len(scenario.channels)}"
+        summary = scenario.description.split(". ")[0].strip()
+        rows.append((name, size, str(scenario.periods), scenario.actions.mode, summary))
+    header = ("scenario", "segments x channels", "periods", "mode", "description")
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(4)]
+    for row in [header, *rows]:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row[:4], widths, strict=True)), row[4])
+    return 0
+
+
+def describe_scenario(arguments: argparse.Namespace) -> int:
+    env = gym.make(ENV_ID, scenario=arguments.scenario, action_mode=arguments.action_mode)
+    model = env.unwrapped
+    scenario = model.scenario
+    print(f"scenario {scenario.name}: {scenario.description}".strip())
+    print(f"source: {scenario_path(arguments.scenario)}")
+    print(
+        f"periods {scenario.periods}, noise {'on' if scenario.noise else 'off'}, "
+        f"objective {scenario.objective}"
+    )
+    budget = scenario.budget
+    print(
+        f"budget: {budget.per_period:g} per period, total "
+        f"{'none' if budget.total is None else f'{budget.total:g}'}, carry-over "
+        f"{'yes' if budget.carry_over else 'no'}, cash "
+        f"{'not tracked' if budget.initial_cash is None else f'{budget.initial_cash:g}'}"
+    )
+    print("\nsegments:")
+    print(
+        f"  {'name':<16}{'population':>12}{'customers':>11}{'revenue':>9}{'margin':>8}"
+        f"{'churn':>7}{'open':>6}{'entry cost':>12}{'delay':>7}"
+    )
+    for s in scenario.segments:
+        print(
+            f"  {s.name:<16}{s.population:>12g}{s.initial_customers:>11g}"
+            f"{s.revenue_per_customer:>9g}{s.gross_margin:>8g}{s.churn:>7g}"
+            f"{'yes' if s.open_at_start else 'no':>6}{s.entry_cost:>12g}{s.entry_delay:>7d}"
+        )
+    print("\nchannels (effectiveness per segment, in segment order):")
+    for c in scenario.channels:
+        effectiveness = ", ".join(f"{e:g}" for e in c.effectiveness)
+        print(
+            f"  {c.name:<16} effectiveness [{effectiveness}]  decay {c.decay:g}  "
+            f"half-saturation {c.half_saturation:g}  slope {c.slope:g}  "
+            f"revenue share {c.revenue_share:g}"
+        )
+    print(f"\nobservation: {model.observation_space}")
+    for index, name in enumerate(model.feature_names):
+        print(f"  {index:3d}  {name}")
+    print(f"\naction space ({model.action_mode}): {model.action_space}")
+    for line in model.codec.describe():
+        print(f"  {line}")
+    return 0
+
+
+def validate_files(arguments: argparse.Namespace) -> int:
+    failures = 0
+    for path in arguments.files:
+        try:
+            scenario = load_scenario(path)
+        except ScenarioError as error:
+            print(error, file=sys.stderr)
+            failures += 1
+            continue
+        print(
+            f"{path}: valid ({len(scenario.segments)} segments x "
+            f"{len(scenario.channels)} channels, {scenario.periods} periods)"
+        )
+    return 2 if failures else 0

@@ -1,0 +1,89 @@
+"""``gtmgym simulate``: one rollout of a scenario, printed period by period."""
+
+from __future__ import annotations
+
+import argparse
+
+import gymnasium as gym
+import numpy as np
+
+from gtmgym.agents.registry import make
+from gtmgym.envs import ENV_ID
+
+POLICIES = ("equal", "random", "proportional", "greedy", "lp", "ansoff", "planner")
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    simulate = commands.add_parser("simulate", help="print a rollout period by period")
+    simulate.add_argument("scenario", help="bundled scenario name or YAML path")
+    simulate.add_argument("--policy", default="equal", help=f"an agent, e.g. {', '.join(POLICIES)}")
+    simulate.add_argument("--seed", type=int, default=0)
+    simulate.add_argument(
+        "--action-mode", choices=["continuous", "discrete", "multidiscrete"], default=None
+    )
+    simulate.add_argument(
+        "--noise",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="override the scenario's noise switch",
+    )
+    simulate.set_defaults(handler=simulate_rollout)
+
+
+def simulate_rollout(arguments: argparse.Namespace) -> int:
+    from gtmgym.cli import UserError
+
+    env = gym.make(
+        ENV_ID,
+        scenario=arguments.scenario,
+        action_mode=arguments.action_mode,
+        noise=arguments.noise,
+    )
+    model = env.unwrapped
+    try:
+        agent = make(
+            arguments.policy, model.scenario, seed=arguments.seed, action_mode=model.action_mode
+        )
+    except ValueError as error:
+        raise UserError(str(error)) from None
+    agent.reset()
+    segments = model.scenario.segment_names
+    print(
+        f"{model.scenario.name}: policy {arguments.policy}, seed {arguments.seed}, "
+        f"{model.action_mode} actions, noise {'on' if model.params.noise else 'off'}"
+    )
+    header = f"{'period':>6}  {'spend':>9}  {'revenue':>10}  {'profit':>10}  {'reward':>8}  "
+    print(header + "  ".join(f"{name:>12}" for name in segments) + "  decision")
+    observation, info = env.reset(seed=arguments.seed)
+    total = profit = 0.0
+    terminated = truncated = False
+    while not (terminated or truncated):
+        action = agent.act(observation, info)
+        observation, reward, terminated, truncated, info = env.step(action)
+        total += reward
+        profit += info["profit"]
+        customers = "  ".join(f"{c:>12,.0f}" for c in info["customers"])
+        print(
+            f"{info['period']:>6}  {np.sum(info['spend']):>9,.1f}  "
+            f"{np.sum(info['revenue']):>10,.1f}  {info['profit']:>10,.1f}  {reward:>8.3f}  "
+            f"{customers}  {_decision(model, action, info)}"
+        )
+    print(f"return {total:.3f}; profit {profit:,.1f}; market share {info['market_share']:.2%}")
+    return 0
+
+
+def _decision(model, action, info) -> str:
+    notes = []
+    if model.action_mode == "discrete":
+        notes.append(model.codec.entries[int(action)].label)
+    entered = [
+        name
+        for name, flag in zip(model.scenario.segment_names, info["entered"], strict=True)
+        if flag
+    ]
+    if entered:
+        notes.append("entered " + ", ".join(entered))
+    blocked = float(np.sum(info["blocked_spend"]))
+    if blocked > 1e-9:
+        notes.append(f"{blocked:,.1f} not spent (segment not selling or channel limits)")
+    return "; ".join(notes)
