@@ -76,6 +76,9 @@ class Planner(Agent):
         restarts: how many of the best starts L-BFGS-B is run from.
         entry_sweeps: rounds of the coordinate search over entry dates.
         step: finite-difference step on the logits.
+        plan_blocks: optimise one spend decision per block of periods, this
+            many blocks over the horizon (None: one per period); fewer blocks
+            plan large scenarios faster.
     """
 
     name = "planner"
@@ -85,11 +88,12 @@ class Planner(Agent):
         scenario: ScenarioSource,
         action_mode: ActionMode | None = None,
         seed: int = 0,
-        iterations: int = 100,
-        replan_iterations: int = 15,
+        iterations: int = 60,
+        replan_iterations: int = 5,
         restarts: int = 2,
         entry_sweeps: int = 2,
         step: float = 1.0e-4,
+        plan_blocks: int | None = None,
     ) -> None:
         super().__init__(scenario, action_mode, seed)
         for key, value in {
@@ -106,6 +110,9 @@ class Planner(Agent):
         self.restarts = restarts
         self.entry_sweeps = entry_sweeps
         self.step = step
+        if plan_blocks is not None and plan_blocks < 1:
+            raise ValueError(f"planner plan_blocks must be at least 1, got {plan_blocks}")
+        self.plan_blocks = plan_blocks
         self._pairs = np.argwhere(self.params.available)
         self._plan: Plan | None = None
 
@@ -117,6 +124,7 @@ class Planner(Agent):
             "restarts": self.restarts,
             "entry_sweeps": self.entry_sweeps,
             "step": self.step,
+            "plan_blocks": self.plan_blocks,
         }
 
     def reset(self) -> None:
@@ -197,11 +205,16 @@ class Planner(Agent):
     def _optimise_spend(self, state: MarketState, plan: Plan, iterations: int) -> Plan:
         horizon = plan.horizon
         rows, cols = self._pairs[:, 0], self._pairs[:, 1]
+        n_pairs = len(rows)
+        # one decision per block of periods (every period when blocks >= horizon)
+        blocks = min(self.plan_blocks or horizon, horizon)
+        block_of = np.repeat(np.arange(blocks), [len(b) for b in np.array_split(range(horizon),
+                                                                                  blocks)])
 
         def unpack(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             """(K, D) flat vectors -> levels (K, H), weights (K, H, S, C)."""
-            level_logits = x[:, :horizon]
-            pair_logits = x[:, horizon:].reshape(len(x), horizon, len(rows))
+            level_logits = x[:, :blocks][:, block_of]
+            pair_logits = x[:, blocks:].reshape(len(x), blocks, n_pairs)[:, block_of]
             logits = np.full((len(x), horizon, *self.params.available.shape), -np.inf)
             logits[:, :, rows, cols] = pair_logits
             weights = np.exp(logits - pair_logits.max(axis=-1)[:, :, None, None])
@@ -218,7 +231,16 @@ class Planner(Agent):
             gradient = (returns[1 : size + 1] - returns[size + 1 :]) / (2 * self.step)
             return -returns[0], -gradient
 
-        x0 = np.concatenate([plan.level_logits, plan.weight_logits[:, rows, cols].ravel()])
+        def block_mean(values: np.ndarray) -> np.ndarray:
+            sums = np.zeros((blocks, *values.shape[1:]))
+            np.add.at(sums, block_of, values)
+            return sums / np.bincount(block_of, minlength=blocks).reshape(
+                (blocks,) + (1,) * (values.ndim - 1)
+            )
+
+        x0 = np.concatenate(
+            [block_mean(plan.level_logits), block_mean(plan.weight_logits[:, rows, cols]).ravel()]
+        )
         x0 = np.clip(x0, -LOGIT_BOUND, LOGIT_BOUND)
         result = minimize(
             objective,
@@ -228,9 +250,10 @@ class Planner(Agent):
             bounds=[(-LOGIT_BOUND, LOGIT_BOUND)] * x0.size,
             options={"maxiter": iterations},
         )
+        levels = result.x[:blocks][block_of]
         weight_logits = np.full(plan.weight_logits.shape, -LOGIT_BOUND * 4)
-        weight_logits[:, rows, cols] = result.x[horizon:].reshape(horizon, len(rows))
-        return Plan(result.x[:horizon].copy(), weight_logits, plan.entry_at.copy())
+        weight_logits[:, rows, cols] = result.x[blocks:].reshape(blocks, n_pairs)[block_of]
+        return Plan(levels.copy(), weight_logits, plan.entry_at.copy())
 
     # -- discrete mode ------------------------------------------------------
 

@@ -32,6 +32,15 @@ class MarketState:
     budget_left: np.ndarray  # (N,) what is left of the episode's total budget
     cash: np.ndarray  # (N,) cash: initial cash (0 if untracked) + profit so far
 
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, MarketState):
+            return NotImplemented
+        return all(
+            np.array_equal(getattr(self, f.name), getattr(other, f.name)) for f in fields(self)
+        )
+
+    __hash__ = None  # type: ignore[assignment] - mutable arrays inside
+
     @property
     def num_envs(self) -> int:
         return self.period.shape[0]
