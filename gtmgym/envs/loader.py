@@ -1,7 +1,8 @@
 """Finding, reading and validating scenario files.
 
-Scenarios are read with ``yaml.safe_load`` (so no YAML tag can build Python
-objects) and validated by :class:`gtmgym.envs.scenario.Scenario`. Every
+Scenarios are read with a ``yaml.SafeLoader`` (so no YAML tag can build Python
+objects) that also refuses duplicate keys, and validated by
+:class:`gtmgym.envs.scenario.Scenario`. Every
 problem, from a missing file to a churn of 1.5, raises :class:`ScenarioError`
 with the file, the field path, the offending value and what is allowed.
 """
@@ -94,6 +95,31 @@ def validate_scenario(data: Any, origin: str) -> Scenario:
         raise ScenarioError(f"{origin}: invalid scenario\n{problems}") from None
 
 
+class _StrictLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that refuses a key given twice in one mapping
+    (plain PyYAML silently keeps the last one)."""
+
+
+def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> Any:
+    seen: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None,
+                None,
+                f"duplicate key {key!r} (first at line {seen[key]})",
+                key_node.start_mark,
+            )
+        seen[key] = key_node.start_mark.line + 1
+    return loader.construct_mapping(node, deep=deep)
+
+
+_StrictLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping
+)
+
+
 def _read_yaml(path: Path, given: str) -> Any:
     if not path.is_file():
         known = ", ".join(bundled_scenarios())
@@ -105,7 +131,7 @@ def _read_yaml(path: Path, given: str) -> Any:
     except (OSError, UnicodeDecodeError) as error:
         raise ScenarioError(f"{path}: cannot read the file: {error}") from None
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader
     except yaml.YAMLError as error:
         raise ScenarioError(f"{path}: not valid YAML: {_yaml_problem(error)}") from None
 
