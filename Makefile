@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml constraints.txt
 setup: $(STAMP)
 
 run: setup
-	$(BIN)/gtmgym simulate default --policy equal --seed 0
+	$(BIN)/gtmgym run
 
 test: setup
 	$(BIN)/python -m pytest -q
