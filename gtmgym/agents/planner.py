@@ -208,8 +208,9 @@ class Planner(Agent):
         n_pairs = len(rows)
         # one decision per block of periods (every period when blocks >= horizon)
         blocks = min(self.plan_blocks or horizon, horizon)
-        block_of = np.repeat(np.arange(blocks), [len(b) for b in np.array_split(range(horizon),
-                                                                                  blocks)])
+        block_of = np.repeat(
+            np.arange(blocks), [len(b) for b in np.array_split(range(horizon), blocks)]
+        )
 
         def unpack(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             """(K, D) flat vectors -> levels (K, H), weights (K, H, S, C)."""

@@ -22,6 +22,10 @@ AGENTS: dict[str, str] = {
     "random": "gtmgym.agents.random_agent:RandomAgent",
     "equal": "gtmgym.agents.equal:EqualAgent",
     "planner": "gtmgym.agents.planner:Planner",
+    "proportional": "gtmgym.agents.proportional:ProportionalAgent",
+    "greedy": "gtmgym.agents.greedy:GreedyAgent",
+    "lp": "gtmgym.agents.linear_program:LinearProgramAgent",
+    "ansoff": "gtmgym.agents.ansoff:AnsoffAgent",
 }
 
 
