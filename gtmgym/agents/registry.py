@@ -26,6 +26,7 @@ AGENTS: dict[str, str] = {
     "greedy": "gtmgym.agents.greedy:GreedyAgent",
     "lp": "gtmgym.agents.linear_program:LinearProgramAgent",
     "ansoff": "gtmgym.agents.ansoff:AnsoffAgent",
+    "qlearning": "gtmgym.agents.qlearning:QLearningAgent",
 }
 
 

@@ -1,0 +1,67 @@
+"""Turning the observation into a table index, for tabular agents.
+
+Each feature is cut into equal-width bins over its range ([0, 1]; cash
+(-1, 1)); a feature with one bin is ignored. Bins are given per feature, by
+full name (``penetration[home]``) or by the name before the bracket
+(``penetration``, for every segment), with a default for the rest.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import numpy as np
+
+from gtmgym.envs.observation import GLOBAL_FEATURES
+
+
+class Discretisation:
+    """Observation -> state index.
+
+    Args:
+        feature_names: the env's ``feature_names``.
+        bins: bins for features not named in ``feature_bins``.
+        feature_bins: bins by feature name or name prefix.
+    """
+
+    def __init__(
+        self,
+        feature_names: list[str],
+        bins: int = 1,
+        feature_bins: Mapping[str, int] | None = None,
+    ) -> None:
+        feature_bins = dict(feature_bins or {})
+        prefixes = {name.split("[")[0] for name in feature_names}
+        unknown = sorted(set(feature_bins) - set(feature_names) - prefixes)
+        if unknown:
+            raise ValueError(
+                f"feature_bins names unknown features {unknown}; features are "
+                f"{sorted(prefixes)} (or full names like {feature_names[0]!r})"
+            )
+        counts = []
+        for name in feature_names:
+            count = feature_bins.get(name, feature_bins.get(name.split("[")[0], bins))
+            if int(count) != count or count < 1:
+                raise ValueError(f"bins for {name!r} must be a whole number >= 1, got {count}")
+            counts.append(int(count))
+        self.feature_names = feature_names
+        self.counts = np.array(counts)
+        self.used = np.flatnonzero(self.counts > 1)
+        self.low = np.zeros(len(feature_names))
+        cash = (
+            feature_names.index(GLOBAL_FEATURES[2]) if GLOBAL_FEATURES[2] in feature_names else -1
+        )
+        if cash >= 0:
+            self.low[cash] = -1.0
+        self.n_states = math.prod(int(count) for count in self.counts[self.used])
+
+    def index(self, observation: np.ndarray) -> int:
+        """The state index of one observation."""
+        used = self.used
+        if used.size == 0:
+            return 0
+        counts = self.counts[used]
+        scaled = (observation[used] - self.low[used]) / (1.0 - self.low[used])
+        cells = np.clip((scaled * counts).astype(np.int64), 0, counts - 1)
+        return int(np.ravel_multi_index(cells, counts))

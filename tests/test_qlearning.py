@@ -1,0 +1,141 @@
+"""Tabular Q-learning: finds a known optimum, reproducible, saves and loads."""
+
+from __future__ import annotations
+
+import itertools
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+import gtmgym
+from gtmgym.agents import evaluate, make
+from gtmgym.agents.qlearning import QLearningAgent
+
+
+def tiny_scenario() -> dict:
+    """One market, a strong and a weak channel, three periods, no noise."""
+    return {
+        "name": "tiny",
+        "periods": 3,
+        "noise": False,
+        "segments": [
+            {
+                "name": "only",
+                "population": 1000.0,
+                "revenue_per_customer": 1.0,
+                "gross_margin": 0.8,
+                "churn": 0.5,
+            }
+        ],
+        "channels": [
+            {"name": "weak", "effectiveness": [0.05], "half_saturation": 10.0},
+            {"name": "strong", "effectiveness": [0.6], "half_saturation": 10.0},
+        ],
+        "budget": {"per_period": 20.0},
+        "actions": {"mode": "discrete", "spend_levels": [1.0]},
+    }
+
+
+def brute_force_optimum(scenario: dict) -> tuple[tuple[int, ...], float]:
+    env = gym.make(gtmgym.ENV_ID, scenario=scenario)
+    best, best_return = None, -np.inf
+    for plan in itertools.product(range(env.action_space.n), repeat=scenario["periods"]):
+        env.reset(seed=0)
+        total = sum(env.step(action)[1] for action in plan)
+        if total > best_return:
+            best, best_return = plan, total
+    return best, best_return
+
+
+def greedy_plan(agent: QLearningAgent, scenario: dict) -> tuple[int, ...]:
+    env = gym.make(gtmgym.ENV_ID, scenario=scenario)
+    observation, info = env.reset(seed=0)
+    plan, terminated = [], False
+    while not terminated:
+        action = agent.act(observation, info)
+        plan.append(action)
+        observation, _, terminated, _, info = env.step(action)
+    return tuple(plan)
+
+
+def test_qlearning_finds_the_brute_force_optimum():
+    scenario = tiny_scenario()
+    optimum, _ = brute_force_optimum(scenario)
+    agent = make(
+        "qlearning",
+        scenario,
+        seed=0,
+        feature_bins={"time_remaining": 0},
+        epsilon_decay_steps=1500,
+        learning_rate=0.5,
+    )
+    agent.learn(3000)
+    assert greedy_plan(agent, scenario) == optimum
+    labels = [agent.codec.entries[a].label for a in optimum]
+    assert all("strong" in label for label in labels), labels
+
+
+def test_learning_is_reproducible_for_a_seed():
+    first = make("qlearning", "tabular", seed=3)
+    second = make("qlearning", "tabular", seed=3)
+    other = make("qlearning", "tabular", seed=4)
+    for agent in (first, second, other):
+        agent.learn(2000)
+    np.testing.assert_array_equal(first.tables, second.tables)
+    assert not np.array_equal(first.tables, other.tables)
+
+
+def test_learn_continues_across_calls():
+    whole = make("qlearning", "tabular", seed=1)
+    whole.learn(1000)
+    split = make("qlearning", "tabular", seed=1)
+    split.learn(400)
+    split.learn(600)
+    assert split.steps == whole.steps == 1000
+    assert split.visits.sum() == 1000
+
+
+def test_save_and_load_round_trip(tmp_path):
+    agent = make("qlearning", "tabular", seed=2)
+    agent.learn(3000)
+    restored = gtmgym.agents.load(agent.save(tmp_path / "q"))
+    assert (tmp_path / "q" / "qtable.npz").is_file()
+    np.testing.assert_array_equal(restored.tables, agent.tables)
+    np.testing.assert_array_equal(
+        evaluate(agent, episodes=3, seed=5)["return"],
+        evaluate(restored, episodes=3, seed=5)["return"],
+    )
+
+
+def test_masked_actions_are_never_chosen():
+    agent = make("qlearning", "tabular", seed=0)
+    agent.tables[:] = 0.0
+    enter = next(i for i, e in enumerate(agent.codec.entries) if e.enter.any())
+    agent.tables[:, :, enter] = 100.0  # tempting, but masked once abroad is entered
+    env = gtmgym.MarketExpansionEnv("tabular")
+    observation, info = env.reset(seed=0)
+    observation, _, _, _, info = env.step(enter)
+    assert info["action_mask"][enter] == 0
+    assert agent.act(observation, info) != enter
+
+
+@pytest.mark.parametrize(
+    "settings, message",
+    [
+        ({"epsilon_start": 0.1, "epsilon_end": 0.5}, "epsilon_end <= epsilon_start"),
+        ({"learning_rate": 0.0}, "learning_rate"),
+        ({"discount": 1.5}, "discount"),
+        ({"feature_bins": {"nonsense": 3}}, "nonsense"),
+        ({"bins": 10}, "max_states"),
+        ({"speed": 1}, "speed"),
+    ],
+)
+def test_invalid_hyperparameters_are_refused(settings, message):
+    with pytest.raises(ValueError, match=message):
+        make("qlearning", "tabular", **settings)
+
+
+def test_continuous_mode_is_refused():
+    with pytest.raises(ValueError, match="discrete"):
+        make("qlearning", "tabular", action_mode="continuous")
