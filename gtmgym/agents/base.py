@@ -70,6 +70,9 @@ class Agent(ABC):
         evaluate at checkpoints during training.
         """
 
+    def check_budget(self, total_steps: int) -> None:  # noqa: B027 - most need no minimum
+        """Raise ValueError if ``total_steps`` of training cannot teach anything."""
+
     def reset(self) -> None:  # noqa: B027 - most agents keep no episode memory
         """Forget the current episode (called before each evaluation episode)."""
 

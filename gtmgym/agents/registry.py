@@ -27,6 +27,9 @@ AGENTS: dict[str, str] = {
     "lp": "gtmgym.agents.linear_program:LinearProgramAgent",
     "ansoff": "gtmgym.agents.ansoff:AnsoffAgent",
     "qlearning": "gtmgym.agents.qlearning:QLearningAgent",
+    "dqn": "gtmgym.agents.stable_baselines:DQNAgent",
+    "ppo": "gtmgym.agents.stable_baselines:PPOAgent",
+    "a2c": "gtmgym.agents.stable_baselines:A2CAgent",
 }
 
 

@@ -162,7 +162,11 @@ def _check_agents_build(experiment: Experiment, scenario: Scenario, origin: str)
 
     for index, entry in enumerate(experiment.agents):
         try:
-            make(entry.agent, scenario, action_mode=entry.action_mode, **entry.hyperparameters)
+            agent = make(
+                entry.agent, scenario, action_mode=entry.action_mode, **entry.hyperparameters
+            )
+            if agent.learns and experiment.train_steps > 0:
+                agent.check_budget(experiment.train_steps)
         except ValueError as error:
             raise ExperimentError(f"{origin}: agents[{index}] ({entry.name}): {error}") from None
 

@@ -73,6 +73,7 @@ def run_unit(unit: Unit, progress: Progress | None = None) -> UnitResult:
     report = progress or (lambda fraction: None)
     curve_rows = []
     if agent.learns and unit.train_steps > 0:
+        agent.check_budget(unit.train_steps)
         done = 0
         for checkpoint in range(1, unit.checkpoints + 1):
             target = unit.train_steps * checkpoint // unit.checkpoints
