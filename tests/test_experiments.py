@@ -52,9 +52,13 @@ def gtmgym_cli(*arguments: str, cwd: Path | None = None) -> subprocess.Completed
 
 def test_run_writes_every_output_file(tmp_path):
     out = tmp_path / "out"
-    result = gtmgym_cli(
-        "run", str(write_experiment(tmp_path)), "--out", str(out), "--jobs", "2", "--no-progress"
-    )
+    agents = [
+        {"agent": "planner", "hyperparameters": FAST_PLANNER},
+        {"agent": "equal"},
+        {"agent": "qlearning"},
+    ]
+    experiment = write_experiment(tmp_path, agents=agents, train_steps=120, checkpoints=2)
+    result = gtmgym_cli("run", str(experiment), "--out", str(out), "--jobs", "2", "--no-progress")
     assert result.returncode == 0, result.stderr
     for name in (
         "config.yaml",
@@ -108,6 +112,11 @@ def test_run_writes_every_output_file(tmp_path):
     assert "gymnasium" in config["versions"]
     assert "planner" in (out / "report.md").read_text()
     assert "planner" in result.stdout
+    curves = pd.read_csv(out / "curves.csv")
+    assert {"scenario", "agent", "seed", "step", "return"} <= set(curves.columns)
+    assert set(curves["agent"]) == {"qlearning"}  # only agents that learn have curves
+    assert sorted(curves["step"].unique()) == [60, 120]
+    assert len(curves) == 2 * 2
 
 
 def test_report_rebuilds_and_compare_lists_runs(tmp_path):
