@@ -64,9 +64,7 @@ def test_seeded_rollout_is_reproducible(scenario_name, action_mode):
 def test_different_seeds_give_different_draws():
     first = rollout(make("default", "discrete"), seed=1)
     second = rollout(make("default", "discrete"), seed=2)
-    assert any(
-        not np.array_equal(a[0], b[0]) for a, b in zip(first, second, strict=False)
-    )
+    assert any(not np.array_equal(a[0], b[0]) for a, b in zip(first, second, strict=False))
 
 
 def test_episode_lasts_the_horizon_and_ends_terminated(scenario_name):

@@ -66,8 +66,9 @@ def test_greedy_first_allocation_beats_every_simple_alternative():
         alternatives.append(single)
     candidates = np.stack([chosen, *alternatives])
     no_entry = np.zeros((len(candidates), params.n_segments), dtype=bool)
-    _, figures = dynamics.step(params, repeat_state(state, len(candidates)), candidates,
-                               no_entry, None)
+    _, figures = dynamics.step(
+        params, repeat_state(state, len(candidates)), candidates, no_entry, None
+    )
     values = reward(params, figures)
     assert values[0] >= values[1:].max() - 1e-9
     assert chosen.sum() > 0
@@ -89,8 +90,13 @@ def test_lp_matches_a_hand_solved_program():
     np.testing.assert_allclose(spend[agent.params.available], expected, atol=1e-6)
     # and scipy agrees with the ordering of the worked example: A, then B, then C
     assert list(np.argsort(-value)) == [0, 1, 2]
-    check = linprog(-value, A_ub=np.ones((1, 3)), b_ub=[budget],
-                    bounds=list(zip([0, 0, 0], caps, strict=True)), method="highs")
+    check = linprog(
+        -value,
+        A_ub=np.ones((1, 3)),
+        b_ub=[budget],
+        bounds=list(zip([0, 0, 0], caps, strict=True)),
+        method="highs",
+    )
     np.testing.assert_allclose(check.x, expected, atol=1e-6)
 
 

@@ -47,9 +47,7 @@ def test_vector_equals_scalar_envs_without_noise(scenario_name, action_mode):
             np.testing.assert_allclose(observations[env_index], observation, rtol=1e-6)
             np.testing.assert_allclose(rewards[env_index], reward, rtol=1e-9, atol=1e-12)
             np.testing.assert_allclose(infos["spend"][env_index], info["spend"], rtol=1e-12)
-            np.testing.assert_allclose(
-                infos["customers"][env_index], info["customers"], rtol=1e-12
-            )
+            np.testing.assert_allclose(infos["customers"][env_index], info["customers"], rtol=1e-12)
             assert terminated[env_index] == done
 
 
@@ -74,8 +72,10 @@ def simulate_vector(num_episodes: int, seed: int) -> dict[str, np.ndarray]:
 
 def simulate_scalar(num_episodes: int, seed: int) -> dict[str, np.ndarray]:
     env = gym.make(gtmgym.ENV_ID, scenario="default")
-    runs = [play_even_split_with_entry(env, seed + episode, batched=False)
-            for episode in range(num_episodes)]
+    runs = [
+        play_even_split_with_entry(env, seed + episode, batched=False)
+        for episode in range(num_episodes)
+    ]
     return {key: np.stack([run[key] for run in runs], axis=1) for key in runs[0]}
 
 

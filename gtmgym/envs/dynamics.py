@@ -122,7 +122,9 @@ def step(
         churn = customers * params.churn[:, None]
     customers = customers - churn
     held = customers.sum(-1)
-    prospects = np.maximum(population * (1.0 - state.competitor) * demand - held, 0.0)
+    # a positive demand shock can bring more of the population into the market, never more
+    reachable = np.minimum(population * (1.0 - state.competitor) * demand, population)
+    prospects = np.maximum(reachable - held, 0.0)
     prospects = np.where(selling, prospects, 0.0)
     total_contribution = contribution.sum(axis=-1, keepdims=True)
     attribution = np.divide(
