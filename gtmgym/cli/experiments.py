@@ -20,7 +20,7 @@ from rich.progress import (
 from rich.table import Table
 
 from gtmgym.experiments.config import ExperimentError, load_experiment
-from gtmgym.experiments.report import build_report, read_table
+from gtmgym.experiments.report import SUMMARY_HEADER, build_report, read_table, summary_rows
 from gtmgym.experiments.runner import RunObserver, run_experiment
 from gtmgym.experiments.store import OutputError
 
@@ -141,18 +141,10 @@ def compare_command(arguments: argparse.Namespace) -> int:
 
 def summary_table(summary: pd.DataFrame, title: str) -> Table:
     table = Table(title=title)
-    for column in ("rank", "agent", "IQM return [95% CI]", "mean return", "% of planner", "seeds"):
+    for column in SUMMARY_HEADER:
         table.add_column(column, justify="left" if column == "agent" else "right")
-    for rank, row in enumerate(summary.itertuples(index=False), start=1):
-        pct = "" if pd.isna(row.pct_of_planner) else f"{row.pct_of_planner:.1f}%"
-        table.add_row(
-            str(rank),
-            row.agent,
-            f"{row.iqm_return:.3f} [{row.ci_low:.3f}, {row.ci_high:.3f}]",
-            f"{row.mean_return:.3f}",
-            pct,
-            str(row.n_seeds),
-        )
+    for row in summary_rows(summary):
+        table.add_row(*row)
     return table
 
 

@@ -86,9 +86,11 @@ def _markdown(run_dir: Path, summary: pd.DataFrame, figures: dict[str, Path]) ->
     return "\n".join(lines) + "\n"
 
 
-def format_table(summary: pd.DataFrame, markdown: bool = False) -> str:
-    """The ranked summary as text (markdown table when asked)."""
-    header = ["rank", "agent", "IQM return [95% CI]", "mean return", "% of planner", "seeds"]
+SUMMARY_HEADER = ["rank", "agent", "IQM return [95% CI]", "mean return", "% of planner", "seeds"]
+
+
+def summary_rows(summary: pd.DataFrame) -> list[list[str]]:
+    """The ranked summary as rows of text, under :data:`SUMMARY_HEADER`."""
     rows = []
     for rank, row in enumerate(summary.itertuples(index=False), start=1):
         pct = "" if pd.isna(row.pct_of_planner) else f"{row.pct_of_planner:.1f}%"
@@ -102,6 +104,12 @@ def format_table(summary: pd.DataFrame, markdown: bool = False) -> str:
                 str(row.n_seeds),
             ]
         )
+    return rows
+
+
+def format_table(summary: pd.DataFrame, markdown: bool = False) -> str:
+    """The ranked summary as text (markdown table when asked)."""
+    header, rows = SUMMARY_HEADER, summary_rows(summary)
     if markdown:
         return "\n".join(
             ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
