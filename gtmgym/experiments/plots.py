@@ -25,14 +25,10 @@ def learning_curves(curves: pd.DataFrame, summary: pd.DataFrame, path: Path) -> 
         bands = [bootstrap_interval([points.get_group(s).to_numpy()], mean) for s in steps]
         axes.plot(steps, [b.estimate for b in bands], label=agent)
         axes.fill_between(steps, [b.low for b in bands], [b.high for b in bands], alpha=0.25)
-    for _, row in summary[~summary["agent"].isin(learners)].iterrows():
-        axes.axhline(
-            row["mean_return"],
-            linestyle="--",
-            linewidth=1,
-            label=row["agent"],
-            color=_reference_colour(row["agent"]),
-        )
+    references = summary[~summary["agent"].isin(learners)]
+    for index, row in enumerate(references.itertuples(index=False), start=len(learners)):
+        colour = {"planner": "black", "random": "grey"}.get(row.agent, f"C{index % 10}")
+        axes.axhline(row.mean_return, linestyle="--", linewidth=1, label=row.agent, color=colour)
     axes.set_xlabel("training steps")
     axes.set_ylabel("evaluation return")
     axes.set_title("Learning curves (mean over seeds, 95% bootstrap band)")
@@ -101,10 +97,6 @@ def customers_over_time(allocations: pd.DataFrame, path: Path) -> Path:
     axes[0, 0].set_ylabel("customers")
     axes[0, -1].legend(fontsize=7)
     return _save(figure, path)
-
-
-def _reference_colour(agent: str) -> str | None:
-    return {"planner": "black", "random": "grey"}.get(agent)
 
 
 def _save(figure: plt.Figure, path: Path) -> Path:
