@@ -9,6 +9,7 @@ from scipy.optimize import linprog
 
 from gtmgym.agents.base import Agent
 from gtmgym.agents.decisions import encode
+from gtmgym.envs.dynamics import available_money
 from gtmgym.envs.market_expansion import ScenarioSource
 from gtmgym.envs.scenario import ActionMode
 
@@ -76,16 +77,7 @@ class LinearProgramAgent(Agent):
         if key not in self._solved:
             self._solved[key] = self.allocation(selling, self.params.budget_per_period)
         spend = self._solved[key]
-        state = info.get("state")
-        available = self.params.budget_per_period
-        if state is not None:
-            available = float(
-                min(
-                    self.params.budget_per_period
-                    + (state.bank[0] if self.params.carry_over else 0.0),
-                    state.budget_left[0],
-                )
-            )
+        available = float(available_money(self.params, info["state"])[0])
         shares = spend / available if available > 0 else np.zeros_like(spend)
         shares = shares / max(1.0, shares.sum())
         return encode(self.codec, shares, np.zeros_like(selling), selling)

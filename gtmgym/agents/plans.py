@@ -57,9 +57,7 @@ def plan_returns(
     usable = params.available[None]
     for period in range(horizon):
         enter = entry_at == period
-        entered_now = enter & ~batch.entered
-        countdown = np.where(entered_now, params.entry_delay, batch.countdown)
-        selling = (batch.entered | enter) & (countdown == 0)
+        selling = dynamics.entry(params, batch, enter)[3]
         if period == 0 and first_shares is not None:
             shares = first_shares
         else:
@@ -84,9 +82,7 @@ def first_decision(
 ) -> tuple[np.ndarray, np.ndarray]:
     """The shares (S, C) and entries (S,) a plan makes in its first period."""
     enter = entry_at == 0
-    entered_now = enter & ~state.entered[0]
-    countdown = np.where(entered_now, params.entry_delay, state.countdown[0])
-    selling = (state.entered[0] | enter) & (countdown == 0)
+    selling = dynamics.entry(params, state, enter[None])[3][0]
     spread = weights * selling[:, None] * params.available
     total = spread.sum()
     shares = spread / total * level if total > 0 else np.zeros_like(spread)

@@ -48,6 +48,24 @@ class PeriodFigures:
         return self.spend.sum(axis=(1, 2))
 
 
+def entry(
+    params: MarketParams, state: MarketState, enter: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Section 1: (entered now, entered, countdown, selling), each (N, S)."""
+    entered_now = enter & ~state.entered
+    entered = state.entered | entered_now
+    countdown = np.where(entered_now, params.entry_delay, state.countdown)
+    return entered_now, entered, countdown, entered & (countdown == 0)
+
+
+def available_money(params: MarketParams, state: MarketState) -> np.ndarray:
+    """Section 2: (N,) the money the agent can spend this period."""
+    return np.minimum(
+        params.budget_per_period + (state.bank if params.carry_over else 0.0),
+        state.budget_left,
+    )
+
+
 def step(
     params: MarketParams,
     state: MarketState,
@@ -72,16 +90,10 @@ def step(
     noisy = rng is not None
 
     # 1. Entry: a segment entered now starts its delay; entry is paid once.
-    entered_now = enter & ~state.entered
-    entered = state.entered | entered_now
-    countdown = np.where(entered_now, params.entry_delay, state.countdown)
-    selling = entered & (countdown == 0)
+    entered_now, entered, countdown, selling = entry(params, state, enter)
 
     # 2. Budget: what can be spent, and what of the request is spent.
-    available = np.minimum(
-        params.budget_per_period + (state.bank if params.carry_over else 0.0),
-        state.budget_left,
-    )
+    available = available_money(params, state)
     requested = shares * available[:, None, None]
     spend = np.where(selling[:, :, None] & params.available, requested, 0.0)
     spend = np.minimum(spend, params.max_spend)
