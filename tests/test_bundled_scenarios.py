@@ -240,6 +240,23 @@ def test_default_entering_europe_early_pays_within_the_horizon():
     assert noise_free_return("default", enter_europe_late) < stay_home
 
 
+def test_default_north_america_pays_only_if_entered_early_and_less_than_europe():
+    def enter(segment: str, at: int, then: int) -> Callable[[int], str]:
+        def policy(t: int) -> str:
+            if t == at:
+                return f"enter {segment}; spend 100% even over selling pairs"
+            return even(then if t > at else 50)
+
+        return policy
+
+    stay_home = noise_free_return("default", lambda t: even(50))
+    early = noise_free_return("default", enter("north-america", 0, 100))
+    late = noise_free_return("default", enter("north-america", 6, 100))
+    europe = noise_free_return("default", enter("europe", 0, 100))
+    assert stay_home < early < europe
+    assert late < stay_home
+
+
 def test_tabular_best_policy_is_not_a_naive_one():
     def enter_then_abroad(t: int) -> str:
         return (
