@@ -50,7 +50,16 @@ def _nearest_catalogue_entry(
 
 
 def _nearest_levels(codec: ActionCodec, shares: np.ndarray, enter: np.ndarray) -> np.ndarray:
-    levels = codec.space.nvec[0] - 1
-    return np.concatenate(
-        [np.rint(shares.ravel() * levels).astype(np.int64), enter.astype(np.int64)]
-    )
+    levels = int(codec.space.nvec[0] - 1)
+    wanted = shares.ravel()
+    # Levels asking for more than all the money are scaled down in proportion, so a
+    # full spend is written with its largest pair at the top level; rounding the
+    # shares themselves would lose money (three pairs at 1/3 of 4 levels: 1 each, 3/4).
+    candidates = [np.rint(wanted * levels)]
+    if wanted.max() > 0:
+        candidates.append(np.rint(wanted / wanted.max() * levels))
+    asked = np.stack(candidates).astype(np.int64)
+    flags = np.zeros((len(asked), enter.size), dtype=np.int64)
+    decoded, _ = codec.decode(np.concatenate([asked, flags], axis=1), enter[None, :])
+    best = int(np.argmin(np.abs(decoded - shares).sum(axis=(1, 2))))
+    return np.concatenate([asked[best], enter.astype(np.int64)])
