@@ -17,7 +17,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     simulate = commands.add_parser("simulate", help="print a rollout period by period")
     simulate.add_argument("scenario", help="bundled scenario name or YAML path")
     simulate.add_argument("--policy", default="equal", help=f"an agent, e.g. {', '.join(POLICIES)}")
-    simulate.add_argument("--seed", type=int, default=0)
+    simulate.add_argument(
+        "--seed", type=seed_number, default=0, help="seeds the env and the policy (default 0)"
+    )
     simulate.add_argument(
         "--action-mode", choices=["continuous", "discrete", "multidiscrete"], default=None
     )
@@ -28,6 +30,17 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="override the scenario's noise switch",
     )
     simulate.set_defaults(handler=simulate_rollout)
+
+
+def seed_number(text: str) -> int:
+    """A seed as argparse reads it: a whole number >= 0 (what numpy accepts)."""
+    try:
+        seed = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"seed must be a whole number, got {text!r}") from None
+    if seed < 0:
+        raise argparse.ArgumentTypeError(f"seed must be 0 or more, got {seed}")
+    return seed
 
 
 def simulate_rollout(arguments: argparse.Namespace) -> int:
@@ -53,7 +66,12 @@ def simulate_rollout(arguments: argparse.Namespace) -> int:
         f"{model.action_mode} actions, noise {'on' if model.params.noise else 'off'}"
     )
     header = f"{'period':>6}  {'spend':>9}  {'revenue':>10}  {'profit':>10}  {'reward':>8}  "
-    print(header + "  ".join(f"{name:>12}" for name in segments) + "  decision")
+    widths = [max(12, len(name)) for name in segments]
+    print(
+        header
+        + "  ".join(f"{name:>{width}}" for name, width in zip(segments, widths, strict=True))
+        + "  decision"
+    )
     observation, info = env.reset(seed=arguments.seed)
     total = profit = 0.0
     terminated = truncated = False
@@ -62,7 +80,9 @@ def simulate_rollout(arguments: argparse.Namespace) -> int:
         observation, reward, terminated, truncated, info = env.step(action)
         total += reward
         profit += info["profit"]
-        customers = "  ".join(f"{c:>12,.0f}" for c in info["customers"])
+        customers = "  ".join(
+            f"{c:>{width},.0f}" for c, width in zip(info["customers"], widths, strict=True)
+        )
         print(
             f"{info['period']:>6}  {np.sum(info['spend']):>9,.1f}  "
             f"{np.sum(info['revenue']):>10,.1f}  {info['profit']:>10,.1f}  {reward:>8.3f}  "
