@@ -60,32 +60,52 @@ def describe_scenario(arguments: argparse.Namespace) -> int:
         f"{'yes' if budget.carry_over else 'no'}, cash "
         f"{'not tracked' if budget.initial_cash is None else f'{budget.initial_cash:g}'}"
     )
-    print("\nsegments:")
-    print(
-        f"  {'name':<16}{'population':>12}{'customers':>11}{'revenue':>9}{'margin':>8}"
-        f"{'churn':>7}{'open':>6}{'entry cost':>12}{'delay':>7}"
-    )
-    for s in scenario.segments:
-        print(
-            f"  {s.name:<16}{s.population:>12g}{s.initial_customers:>11g}"
-            f"{s.revenue_per_customer:>9g}{s.gross_margin:>8g}{s.churn:>7g}"
-            f"{'yes' if s.open_at_start else 'no':>6}{s.entry_cost:>12g}{s.entry_delay:>7d}"
-        )
-    print("\nchannels (effectiveness per segment, in segment order):")
-    for c in scenario.channels:
-        effectiveness = ", ".join(f"{e:g}" for e in c.effectiveness)
-        print(
-            f"  {c.name:<16} effectiveness [{effectiveness}]  decay {c.decay:g}  "
-            f"half-saturation {c.half_saturation:g}  slope {c.slope:g}  "
-            f"revenue share {c.revenue_share:g}"
-        )
-    print(f"\nobservation: {model.observation_space}")
+    _print_segments(scenario)
+    _print_channels(scenario)
+    space = model.observation_space
+    print(f"\nobservation: {space.shape[0]} features, {space.dtype}")
     for index, name in enumerate(model.feature_names):
-        print(f"  {index:3d}  {name}")
+        print(f"  {index:3d}  {name:<40} [{space.low[index]:g}, {space.high[index]:g}]")
     print(f"\naction space ({model.action_mode}): {model.action_space}")
     for line in model.codec.describe():
         print(f"  {line}")
     return 0
+
+
+def _print_segments(scenario) -> None:
+    print("\nsegments (money per period; operating cost while open):")
+    print(
+        f"  {'name':<16}{'population':>12}{'growth':>8}{'customers':>11}{'revenue':>9}"
+        f"{'margin':>8}{'churn':>7}{'open':>6}{'entry cost':>12}{'delay':>7}{'operating':>11}"
+    )
+    for s in scenario.segments:
+        print(
+            f"  {s.name:<16}{s.population:>12g}{s.growth:>8g}{s.initial_customers:>11g}"
+            f"{s.revenue_per_customer:>9g}{s.gross_margin:>8g}{s.churn:>7g}"
+            f"{'yes' if s.open_at_start else 'no':>6}{s.entry_cost:>12g}{s.entry_delay:>7d}"
+            f"{s.operating_cost:>11g}"
+        )
+
+
+def _print_channels(scenario) -> None:
+    print("\nchannels:")
+    print(
+        f"  {'name':<16}{'decay':>7}{'half-saturation':>17}{'slope':>7}"
+        f"{'revenue share':>15}{'min spend':>11}{'max spend':>11}"
+    )
+    for c in scenario.channels:
+        ceiling = "none" if c.max_spend is None else f"{c.max_spend:g}"
+        print(
+            f"  {c.name:<16}{c.decay:>7g}{c.half_saturation:>17g}{c.slope:>7g}"
+            f"{c.revenue_share:>15g}{c.min_spend:>11g}{ceiling:>11}"
+        )
+    names = scenario.segment_names
+    widths = [max(8, len(name)) for name in names]
+    print("\neffectiveness (channel x segment; 0 = not available there):")
+    print(f"  {'':<16}" + "".join(f"{n:>{w + 2}}" for n, w in zip(names, widths, strict=True)))
+    for c in scenario.channels:
+        cells = zip(c.effectiveness, widths, strict=True)
+        print(f"  {c.name:<16}" + "".join(f"{e:>{w + 2}g}" for e, w in cells))
 
 
 def validate_files(arguments: argparse.Namespace) -> int:
