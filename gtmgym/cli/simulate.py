@@ -7,7 +7,7 @@ import argparse
 import gymnasium as gym
 import numpy as np
 
-from gtmgym.agents.registry import make
+from gtmgym.agents.registry import agent_class, make
 from gtmgym.envs import ENV_ID
 
 POLICIES = ("equal", "random", "proportional", "greedy", "lp", "ansoff", "planner")
@@ -16,7 +16,9 @@ POLICIES = ("equal", "random", "proportional", "greedy", "lp", "ansoff", "planne
 def register(commands: argparse._SubParsersAction) -> None:
     simulate = commands.add_parser("simulate", help="print a rollout period by period")
     simulate.add_argument("scenario", help="bundled scenario name or YAML path")
-    simulate.add_argument("--policy", default="equal", help=f"an agent, e.g. {', '.join(POLICIES)}")
+    simulate.add_argument(
+        "--policy", default="equal", help=f"a fixed policy: {', '.join(POLICIES)} (default equal)"
+    )
     simulate.add_argument(
         "--seed", type=seed_number, default=0, help="seeds the env and the policy (default 0)"
     )
@@ -54,6 +56,12 @@ def simulate_rollout(arguments: argparse.Namespace) -> int:
     )
     model = env.unwrapped
     try:
+        if agent_class(arguments.policy).learns:  # untrained, it shows a policy nobody uses
+            raise UserError(
+                f"agent {arguments.policy!r} learns before it acts; simulate runs the fixed "
+                f"policies ({', '.join(POLICIES)}); train and evaluate it with `gtmgym run` "
+                "(an experiment file naming it, or a scenario and --agents)"
+            )
         agent = make(
             arguments.policy, model.scenario, seed=arguments.seed, action_mode=model.action_mode
         )
