@@ -11,8 +11,6 @@ code the environments run.
 
 from __future__ import annotations
 
-from dataclasses import fields, replace
-
 import numpy as np
 
 from gtmgym.envs import dynamics
@@ -23,9 +21,7 @@ from gtmgym.envs.state import MarketState
 
 def repeat_state(state: MarketState, count: int) -> MarketState:
     """A batch of ``count`` copies of a one-environment state."""
-    return replace(
-        state, **{f.name: np.repeat(getattr(state, f.name), count, axis=0) for f in fields(state)}
-    )
+    return state.repeat(count)
 
 
 def plan_returns(

@@ -11,6 +11,7 @@ containing NaN, are refused with :class:`InvalidActionError`, never clipped.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from gymnasium import spaces
@@ -60,6 +61,11 @@ class ContinuousActions:
         shares = weights[:, :-1].reshape((-1, *self._shape))
         return shares, actions[:, self._n_weights :] > 0.0
 
+    def decide_one(self, action: Any, selling: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`check` and :meth:`decode` of one action, as a batch of one."""
+        shares, enter = self.decode(self.check(np.asarray(action)[None]), selling[None])
+        return np.ascontiguousarray(shares), enter
+
     def describe(self) -> list[str]:
         return [
             f"Box(-1, 1, shape={self.space.shape}): S*C={self._n_weights - 1} "
@@ -102,6 +108,11 @@ class MultiDiscreteActions:
         shares = (asked / scale).reshape((-1, *self._shape))
         return shares, actions[:, self._n_pairs :] == 1
 
+    def decide_one(self, action: Any, selling: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`check` and :meth:`decode` of one action, as a batch of one."""
+        shares, enter = self.decode(self.check(np.asarray(action)[None]), selling[None])
+        return np.ascontiguousarray(shares), enter
+
     def describe(self) -> list[str]:
         return [
             f"MultiDiscrete({self._nvec.tolist()}): a level 0..{self._levels} per "
@@ -142,6 +153,8 @@ class DiscreteActions:
         self._levels = np.array([e.level for e in self.entries])
         self._enter = np.stack([e.enter for e in self.entries])
         self._needs_selling = np.stack([e.needs_selling for e in self.entries])
+        self._decisions: dict[tuple[int, bytes], tuple[np.ndarray, np.ndarray]] = {}
+        self._masks: dict[tuple[bytes, bytes], np.ndarray] = {}
 
     def check(self, actions: np.ndarray) -> np.ndarray:
         actions = np.asarray(actions)
@@ -161,6 +174,38 @@ class DiscreteActions:
         total = weights.sum(axis=(1, 2), keepdims=True)
         shares = np.divide(weights, total, out=np.zeros_like(weights), where=total > 0)
         return shares * self._levels[actions, None, None], self._enter[actions]
+
+    def decide_one(self, action: Any, selling: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`check` and :meth:`decode` of one action, for selling pattern (S,).
+
+        The scalar environment calls this every step; the decisions of a
+        catalogue are few, so they are worked out once and remembered
+        (read-only arrays, shaped as a batch of one).
+        """
+        if not isinstance(action, (int, np.integer)) or isinstance(action, bool):
+            action = int(self.check(np.asarray(action)[None])[0])
+        elif not 0 <= action < self.space.n:
+            self.check(np.asarray([action]))  # raises with the message
+        memo_key = (int(action), selling.tobytes())
+        decision = self._decisions.get(memo_key)
+        if decision is None:
+            shares, enter = self.decode(np.array([action]), selling[None])
+            decision = (_frozen(np.ascontiguousarray(shares)), _frozen(enter.copy()))
+            if len(self._decisions) > _MEMO_LIMIT:
+                self._decisions.clear()
+            self._decisions[memo_key] = decision
+        return decision
+
+    def mask_one(self, entered: np.ndarray, selling: np.ndarray) -> np.ndarray:
+        """The (K,) mask of one environment (worked out once per pattern)."""
+        memo_key = (entered.tobytes(), selling.tobytes())
+        mask = self._masks.get(memo_key)
+        if mask is None:
+            mask = _frozen(self.mask(entered[None], selling[None])[0])
+            if len(self._masks) > _MEMO_LIMIT:
+                self._masks.clear()
+            self._masks[memo_key] = mask
+        return mask.copy()  # each info its own: callers keep them
 
     def mask(self, entered: np.ndarray, selling: np.ndarray) -> np.ndarray:
         """(N, K) int8: 1 where the entry would do what its label says."""
@@ -231,6 +276,14 @@ def _catalogue(
             )
         )
     return entries
+
+
+_MEMO_LIMIT = 4096
+
+
+def _frozen(array: np.ndarray) -> np.ndarray:
+    array.setflags(write=False)
+    return array
 
 
 def _is_integral(actions: np.ndarray) -> bool:

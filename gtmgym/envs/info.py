@@ -1,52 +1,89 @@
-"""The raw figures of a period, as the ``info`` dict the environments return."""
+"""The raw figures of a period, as the ``info`` dict the environments return.
+
+Keys (each with a leading environment axis in the vector env): ``available``,
+``spend`` (S, C), ``blocked_spend`` (S, C), ``unspent``, ``entered`` (S,),
+``won`` (S,), ``won_by_channel`` (S, C), ``churned`` (S,), ``customers``
+(S,), ``population`` (S,), ``demand`` (S,), ``revenue`` (S,),
+``gross_margin`` (S,), ``partner_payout`` (S,), ``entry_costs`` (S,),
+``operating_costs`` (S,), ``profit``, ``market_share``, ``bankrupt``.
+"""
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
-from gtmgym.envs.dynamics import PeriodFigures
-from gtmgym.envs.reward import market_share
+from gtmgym.envs.figures import PeriodFigures
+
+# info key -> figures field
+ARRAY_KEYS = {
+    "spend": "spend",
+    "blocked_spend": "blocked",
+    "won": "segment_won",
+    "won_by_channel": "won",
+    "churned": "churned",
+    "customers": "customers",
+    "population": "population",
+    "demand": "demand",
+    "revenue": "revenue",
+    "gross_margin": "gross_margin",
+    "partner_payout": "partner_payout",
+    "entry_costs": "entry_costs",
+    "operating_costs": "operating_costs",
+}
+SCALAR_KEYS = {
+    "available": "available",
+    "unspent": "unspent",
+    "profit": "profit",
+    "market_share": "market_share",
+}
 
 
 def period_figures(figures: PeriodFigures) -> dict[str, np.ndarray]:
-    """Batched figures, each with a leading environment axis.
-
-    Keys: ``available``, ``spend`` (S, C), ``blocked_spend`` (S, C),
-    ``unspent``, ``entered`` (S,), ``won`` (S,), ``won_by_channel`` (S, C),
-    ``churned`` (S,), ``customers`` (S,), ``population`` (S,), ``demand``
-    (S,), ``revenue`` (S,), ``gross_margin`` (S,), ``partner_payout`` (S,),
-    ``entry_costs`` (S,), ``operating_costs`` (S,), ``profit``,
-    ``market_share``, ``bankrupt``.
-    """
-    return {
-        "available": figures.available,
-        "spend": figures.spend,
-        "blocked_spend": figures.blocked,
-        "unspent": figures.unspent,
-        "entered": figures.entered_now,
-        "won": figures.won.sum(-1),
-        "won_by_channel": figures.won,
-        "churned": figures.churned,
-        "customers": figures.customers,
-        "population": figures.population,
-        "demand": figures.demand,
-        "revenue": figures.revenue,
-        "gross_margin": figures.gross_margin,
-        "partner_payout": figures.partner_payout,
-        "entry_costs": figures.entry_costs,
-        "operating_costs": figures.operating_costs,
-        "profit": figures.profit,
-        "market_share": market_share(figures),
-        "bankrupt": figures.bankrupt,
-    }
+    """Batched figures, each with a leading environment axis."""
+    info = {key: getattr(figures, field) for key, field in SCALAR_KEYS.items()}
+    info.update({key: getattr(figures, field) for key, field in ARRAY_KEYS.items()})
+    info["entered"] = figures.entered_now
+    info["bankrupt"] = figures.bankrupt
+    return info
 
 
 def period_info(figures: PeriodFigures, env: int) -> dict[str, Any]:
-    """The figures of environment ``env`` (scalars as Python floats)."""
-    info: dict[str, Any] = {}
-    for key, value in period_figures(figures).items():
-        item = value[env]
-        info[key] = item.item() if item.ndim == 0 else item
+    """The figures of environment ``env`` (scalars as Python floats).
+
+    This runs every step of the scalar environment, so it slices one row of
+    the figures with a plan worked out once per scenario size.
+    """
+    row = figures.data[env]
+    shape = figures.layout.shapes["spend"]
+    plan = _row_plan(*shape)
+    info: dict[str, Any] = {key: row.item(column) for key, column in plan.scalars}
+    for key, columns, matrix in plan.arrays:
+        info[key] = row[columns].reshape(shape) if matrix else row[columns]
+    info["entered"] = row[plan.entered] != 0.0
+    info["bankrupt"] = row.item(plan.bankrupt) != 0.0
     return info
+
+
+class _RowPlan:
+    def __init__(self, n_segments: int, n_channels: int) -> None:
+        where = PeriodFigures.layout_for(n_segments, n_channels)
+
+        def columns(field: str) -> slice:
+            start = where.starts[field]
+            return slice(start, start + int(np.prod(where.shapes[field], dtype=np.int64)))
+
+        self.scalars = tuple((key, where.starts[field]) for key, field in SCALAR_KEYS.items())
+        self.arrays = tuple(
+            (key, columns(field), len(where.shapes[field]) == 2)
+            for key, field in ARRAY_KEYS.items()
+        )
+        self.entered = columns("entered_now")
+        self.bankrupt = where.starts["bankrupt"]
+
+
+@lru_cache(maxsize=64)
+def _row_plan(n_segments: int, n_channels: int) -> _RowPlan:
+    return _RowPlan(n_segments, n_channels)

@@ -8,15 +8,15 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from gtmgym.envs import dynamics
 from gtmgym.envs.actions import make_codec
 from gtmgym.envs.info import period_info
 from gtmgym.envs.loader import load_scenario
 from gtmgym.envs.observation import feature_names, observation_space, observe
 from gtmgym.envs.params import MarketParams
-from gtmgym.envs.reward import reward
+from gtmgym.envs.record import Layout
 from gtmgym.envs.scenario import ActionMode, Scenario
 from gtmgym.envs.state import MarketState, initial_state
+from gtmgym.envs.transition import advance
 
 ScenarioSource = str | Path | Scenario | dict[str, Any]
 
@@ -106,12 +106,19 @@ class MarketExpansionEnv(gym.Env):
         self.state: MarketState | None = None
         self._done = False
         self._last_info: dict[str, Any] = {}
+        self._start = initial_state(self.params, 1)
+        self._observation_size = self.observation_space.shape[0]
+        where = self._start.layout
+        self._period_column = where.starts["period"]
+        self._entered_columns = _columns(where, "entered")
+        self._countdown_columns = _columns(where, "countdown")
+        self._selling = self._start.selling[0]
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[np.ndarray, dict[str, Any]]:
         super().reset(seed=seed)
-        self.state = initial_state(self.params, 1)
+        self.state = self._start.index(0)  # a copy: callers may keep info["state"]
         self._done = False
         self._last_info = self._start_info()
         return observe(self.params, self.state)[0], self._last_info
@@ -121,17 +128,17 @@ class MarketExpansionEnv(gym.Env):
             raise RuntimeError("call reset() before step()")
         if self._done:
             raise RuntimeError("the episode has ended; call reset() before step()")
-        actions = self.codec.check(np.asarray(action)[None])
-        shares, enter = self.codec.decode(actions, self.state.selling)
+        shares, enter = self.codec.decide_one(action, self._selling)
         rng = self.np_random if self.params.noise else None
-        self.state, figures = dynamics.step(self.params, self.state, shares, enter, rng)
-        rewards = reward(self.params, figures)
-        terminated = bool(self.state.period[0] >= self.params.periods or figures.bankrupt[0])
-        self._done = terminated
+        self.state, figures, rewards, observations = advance(
+            self.params, self.state, shares, enter, rng, self._observation_size
+        )
         info = period_info(figures, 0)
         info.update(self._start_info())
+        terminated = info["period"] >= self.params.periods or info["bankrupt"]
+        self._done = terminated
         self._last_info = info
-        return observe(self.params, self.state)[0], float(rewards[0]), terminated, False, info
+        return observations[0], float(rewards[0]), terminated, False, info
 
     def render(self) -> str | None:
         if self.render_mode != "ansi" or self.state is None:
@@ -144,16 +151,25 @@ class MarketExpansionEnv(gym.Env):
         )
 
     def _start_info(self) -> dict[str, Any]:
+        """What the agent may read before deciding; notes the selling segments."""
         assert self.state is not None
+        row = self.state.data[0]
+        entered = row[self._entered_columns] != 0.0
+        self._selling = entered & (row[self._countdown_columns] == 0.0)
         info: dict[str, Any] = {
-            "period": int(self.state.period[0]),
-            "open": self.state.entered[0],
-            "selling": self.state.selling[0],
+            "period": int(row[self._period_column]),
+            "open": entered,
+            "selling": self._selling,
             "state": self.state,  # raw state (a batch of one), for planners
         }
         if self.action_mode == "discrete":
-            info["action_mask"] = self.codec.mask(self.state.entered, self.state.selling)[0]
+            info["action_mask"] = self.codec.mask_one(entered, self._selling)
         return info
+
+
+def _columns(where: Layout, field: str) -> slice:
+    start = where.starts[field]
+    return slice(start, start + where.shapes[field][0])
 
 
 def configured_scenario(source: ScenarioSource, noise: bool | None) -> Scenario:

@@ -21,10 +21,22 @@ time_remaining        1       periods left / periods
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from gymnasium import spaces
+from numba import njit
 
-from gtmgym.envs.params import MarketParams
+from gtmgym.envs import state as st
+from gtmgym.envs.params import (
+    BUDGET_PER_PERIOD,
+    BUDGET_TOTAL,
+    ENTRY_DELAY,
+    EVENT_DURATION,
+    HALF_SATURATION,
+    PERIODS,
+    MarketParams,
+)
 from gtmgym.envs.state import MarketState
 
 SEGMENT_FEATURES = (
@@ -55,37 +67,73 @@ def observation_space(params: MarketParams) -> spaces.Box:
 
 def observe(params: MarketParams, state: MarketState) -> np.ndarray:
     """(N, D) float32 observations of a batch of states."""
-    population = state.population
-    budget = params.budget_per_period
-    delay = np.maximum(params.entry_delay, 1)
-    segment_block = np.concatenate(
-        [
-            state.customers.sum(-1) / population,
-            state.entered,
-            state.countdown / delay,
-            state.competitor,
-            state.demand / (1.0 + state.demand),
-            state.event_left / params.event_duration,
-        ],
-        axis=1,
+    segment_table, channel_table, _, _, settings = params.tables
+    size = observation_space(params).shape[0]
+    return observe_batch(
+        segment_table, channel_table, settings, state.layout.offsets, state.data, size
     )
-    adstock = state.adstock / (state.adstock + params.half_saturation)
-    budget_remaining = (
-        state.budget_left / params.budget_total
-        if np.isfinite(params.budget_total)
-        else np.ones_like(state.bank)
-    )
-    global_block = np.stack(
-        [
-            state.bank / (state.bank + budget),
-            budget_remaining,
-            state.cash / (np.abs(state.cash) + params.periods * budget),
-            (params.periods - state.period) / params.periods,
-        ],
-        axis=1,
-    )
-    observation = np.concatenate(
-        [segment_block, adstock.reshape(state.num_envs, -1), global_block], axis=1
-    ).astype(np.float32)
-    # float32 rounding must not step outside the space
-    return np.clip(observation, -1.0, 1.0, out=observation)
+
+
+@njit(cache=True)
+def observe_batch(
+    segment_table: np.ndarray,
+    channel_table: np.ndarray,
+    settings: np.ndarray,
+    state_offsets: np.ndarray,
+    states: np.ndarray,
+    size: int,
+) -> np.ndarray:
+    """(N, size) observations of a batch of state rows."""
+    observations = np.empty((states.shape[0], size), dtype=np.float32)
+    for n in range(states.shape[0]):
+        observe_row(
+            segment_table, channel_table, settings, state_offsets, states[n], observations[n]
+        )
+    return observations
+
+
+@njit(cache=True)
+def observe_row(
+    segment_table: np.ndarray,
+    channel_table: np.ndarray,
+    settings: np.ndarray,
+    state_offsets: np.ndarray,
+    state: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    """One state row's observation, into ``out`` (the layout in the table above)."""
+    n_segments = segment_table.shape[1]
+    n_channels = channel_table.shape[1]
+    o = state_offsets
+    budget = settings[BUDGET_PER_PERIOD]
+    periods = settings[PERIODS]
+    customers = state[o[st.CUSTOMERS] : o[st.CUSTOMERS + 1]]
+    values = np.empty(out.shape[0])
+    for i in range(n_segments):
+        held = 0.0
+        for k in range(n_channels + 1):
+            held += customers[i * (n_channels + 1) + k]
+        demand = state[o[st.DEMAND] + i]
+        values[i] = held / state[o[st.POPULATION] + i]
+        values[n_segments + i] = state[o[st.ENTERED] + i]
+        values[2 * n_segments + i] = state[o[st.COUNTDOWN] + i] / max(
+            segment_table[ENTRY_DELAY, i], 1.0
+        )
+        values[3 * n_segments + i] = state[o[st.COMPETITOR] + i]
+        values[4 * n_segments + i] = demand / (1.0 + demand)
+        values[5 * n_segments + i] = state[o[st.EVENT_LEFT] + i] / segment_table[EVENT_DURATION, i]
+        for j in range(n_channels):
+            adstock = state[o[st.ADSTOCK] + i * n_channels + j]
+            values[6 * n_segments + i * n_channels + j] = adstock / (
+                adstock + channel_table[HALF_SATURATION, j]
+            )
+    tail = 6 * n_segments + n_segments * n_channels
+    bank, cash = state[o[st.BANK]], state[o[st.CASH]]
+    total = settings[BUDGET_TOTAL]
+    values[tail] = bank / (bank + budget)
+    values[tail + 1] = state[o[st.BUDGET_LEFT]] / total if math.isfinite(total) else 1.0
+    values[tail + 2] = cash / (abs(cash) + periods * budget)
+    values[tail + 3] = (periods - state[o[st.PERIOD]]) / periods
+    for k in range(out.shape[0]):
+        # float32 rounding must not step outside the space
+        out[k] = min(max(np.float32(values[k]), np.float32(-1.0)), np.float32(1.0))

@@ -8,12 +8,85 @@ the agents that plan on the model all read the same numbers.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
 from gtmgym.envs.scenario import Scenario
 
 FloatArray = np.ndarray
+
+# The compiled dynamics read the parameters from four tables built once per
+# scenario (one array per argument keeps a compiled call cheap). Rows:
+SEGMENT_ROWS = (
+    "growth",
+    "churn",
+    "revenue",
+    "margin",
+    "entry_cost",
+    "entry_delay",
+    "operating_cost",
+    "competitor_share",
+    "competitor_response",
+    "competitor_speed",
+    "shock_sigma",
+    "shock_persistence",
+    "event_probability",
+    "event_cut",
+    "event_duration",
+)
+CHANNEL_ROWS = (
+    "decay",
+    "half_saturation",
+    "half_saturation_pow",
+    "slope",
+    "revenue_share",
+    "min_spend",
+    "max_spend",
+)
+SETTINGS = (
+    "budget_per_period",
+    "budget_total",
+    "carry_over",
+    "tracks_cash",
+    "initial_cash",
+    "bankruptcy_penalty",
+    "shrinks",
+    "periods",
+    "objective",
+)
+OBJECTIVES = ("profit", "market_share", "lifetime_value")
+(
+    GROWTH,
+    CHURN,
+    REVENUE,
+    MARGIN,
+    ENTRY_COST,
+    ENTRY_DELAY,
+    OPERATING_COST,
+    COMPETITOR_SHARE,
+    COMPETITOR_RESPONSE,
+    COMPETITOR_SPEED,
+    SHOCK_SIGMA,
+    SHOCK_PERSISTENCE,
+    EVENT_PROBABILITY,
+    EVENT_CUT,
+    EVENT_DURATION,
+) = range(len(SEGMENT_ROWS))
+DECAY, HALF_SATURATION, HALF_SATURATION_POW, SLOPE, REVENUE_SHARE, MIN_SPEND, MAX_SPEND = range(
+    len(CHANNEL_ROWS)
+)
+(
+    BUDGET_PER_PERIOD,
+    BUDGET_TOTAL,
+    CARRY_OVER,
+    TRACKS_CASH,
+    INITIAL_CASH,
+    BANKRUPTCY_PENALTY,
+    SHRINKS,
+    PERIODS,
+    OBJECTIVE,
+) = range(len(SETTINGS))
 
 
 @dataclass(frozen=True, eq=False)
@@ -69,6 +142,20 @@ class MarketParams:
     shrinks: bool
     customer_value: FloatArray
     lifetime_value: FloatArray
+
+    @cached_property
+    def tables(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(segment table, channel table, effectiveness, lifetime value, settings):
+        the parameters as the compiled dynamics read them (rows named above)."""
+        settings = {name: float(getattr(self, name)) for name in SETTINGS if name != "objective"}
+        settings["objective"] = float(OBJECTIVES.index(self.objective))
+        return (
+            _frozen(np.array([getattr(self, row) for row in SEGMENT_ROWS], dtype=np.float64)),
+            _frozen(np.array([getattr(self, row) for row in CHANNEL_ROWS], dtype=np.float64)),
+            _frozen(np.ascontiguousarray(self.effectiveness, dtype=np.float64)),
+            _frozen(np.ascontiguousarray(self.lifetime_value, dtype=np.float64)),
+            _frozen(np.array([settings[name] for name in SETTINGS])),
+        )
 
     @classmethod
     def from_scenario(cls, scenario: Scenario) -> MarketParams:
@@ -143,11 +230,6 @@ class MarketParams:
             customer_value=_frozen(customer_value),
             lifetime_value=_frozen(lifetime_value),
         )
-
-    def response(self, adstock: FloatArray) -> FloatArray:
-        """Hill saturation of adstock, ``a^s / (a^s + k^s)``, per channel."""
-        powered = adstock**self.slope
-        return powered / (powered + self.half_saturation_pow)
 
 
 def _frozen(array: np.ndarray) -> np.ndarray:

@@ -1,7 +1,8 @@
-"""A native vector environment: a whole batch of markets stepped with numpy.
+"""A native vector environment: a whole batch of markets in one compiled call.
 
-It runs the same :func:`gtmgym.envs.dynamics.step` as the scalar environment,
-on all ``num_envs`` markets at once, with one batched generator. Finished
+It runs the same :func:`gtmgym.envs.transition.advance` as the scalar
+environment, on all ``num_envs`` markets at once, with one random stream per
+step keyed by the env's generator. Finished
 markets are reset on the following step (Gymnasium's next-step autoreset).
 """
 
@@ -13,15 +14,14 @@ import numpy as np
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from gtmgym.envs import dynamics
 from gtmgym.envs.actions import make_codec
 from gtmgym.envs.info import period_figures
 from gtmgym.envs.market_expansion import ScenarioSource, configured_scenario
 from gtmgym.envs.observation import feature_names, observation_space, observe
 from gtmgym.envs.params import MarketParams
-from gtmgym.envs.reward import reward
 from gtmgym.envs.scenario import ActionMode
 from gtmgym.envs.state import MarketState, initial_state
+from gtmgym.envs.transition import advance
 
 
 class MarketExpansionVectorEnv(VectorEnv):
@@ -60,6 +60,7 @@ class MarketExpansionVectorEnv(VectorEnv):
         self.render_mode = render_mode
         self.state: MarketState | None = None
         self._fresh = initial_state(self.params, num_envs)
+        self._fresh_observations = observe(self.params, self._fresh)
         self._needs_reset = np.zeros(num_envs, dtype=bool)
 
     def reset(
@@ -68,7 +69,7 @@ class MarketExpansionVectorEnv(VectorEnv):
         super().reset(seed=seed)
         self.state = self._fresh
         self._needs_reset = np.zeros(self.num_envs, dtype=bool)
-        return observe(self.params, self.state), self._start_info()
+        return self._fresh_observations.copy(), self._start_info()
 
     def step(
         self, actions: Any
@@ -80,13 +81,20 @@ class MarketExpansionVectorEnv(VectorEnv):
             raise ValueError(f"expected a batch of {self.num_envs} actions, got {checked.shape[0]}")
         shares, enter = self.codec.decode(checked, self.state.selling)
         rng = self.np_random if self.params.noise else None
-        state, figures = dynamics.step(self.params, self.state, shares, enter, rng)
-        rewards = reward(self.params, figures)
+        state, figures, rewards, observations = advance(
+            self.params,
+            self.state,
+            np.ascontiguousarray(shares, dtype=np.float64),
+            np.ascontiguousarray(enter, dtype=np.bool_),
+            rng,
+            self.single_observation_space.shape[0],
+        )
         terminated = (state.period >= self.params.periods) | figures.bankrupt
 
         restarted = self._needs_reset
         if restarted.any():
             state = state.where(restarted, self._fresh)
+            observations = np.where(restarted[:, None], self._fresh_observations, observations)
             rewards = np.where(restarted, 0.0, rewards)
             terminated = terminated & ~restarted
         self.state = state
@@ -99,7 +107,7 @@ class MarketExpansionVectorEnv(VectorEnv):
             info[f"_{key}"] = played
         info.update(self._start_info())
         truncated = np.zeros(self.num_envs, dtype=bool)
-        return observe(self.params, state), rewards, terminated, truncated, info
+        return observations, rewards, terminated, truncated, info
 
     def _start_info(self) -> dict[str, Any]:
         assert self.state is not None
