@@ -136,8 +136,9 @@ class DiscreteActions:
     """A printable catalogue of allocations, for DQN and tabular agents.
 
     Entries: hold back; for each spend level, an even split over the selling
-    segment x channel pairs, a focus on each segment (even over its channels)
-    and on each available pair; then, for each segment closed at start, enter
+    segment x channel pairs, a split by value over them (weights
+    ``MarketParams.value_weight``), a focus on each segment (even over its
+    channels) and on each available pair; then, for each segment closed at start, enter
     it (spending the top level evenly over what sells). The weights of an
     entry are spread over the pairs that sell this period, so an even split
     never aims money at a market that cannot use it.
@@ -236,6 +237,14 @@ def _catalogue(
         entries.append(
             entry(f"spend {pct}, even over selling segments x channels", available, level)
         )
+        if (params.value_weight > 0).any():
+            entries.append(
+                entry(
+                    f"spend {pct} by value over selling segments x channels",
+                    params.value_weight,
+                    level,
+                )
+            )
         for i, segment in enumerate(scenario.segments):
             if not params.available[i].any():
                 continue

@@ -142,6 +142,7 @@ class MarketParams:
     shrinks: bool
     customer_value: FloatArray
     lifetime_value: FloatArray
+    value_weight: FloatArray
 
     @cached_property
     def tables(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -185,6 +186,15 @@ class MarketParams:
             lifetime_value = np.where(
                 churn[:, None] > 0, customer_value / np.maximum(churn, 1e-300)[:, None], np.inf
             )
+        # How the catalogue's "by value" entries split money over the pairs: a
+        # channel's reach at half saturation (effectiveness x half-saturation
+        # spend), discounted by the revenue share it keeps (docs/model.md).
+        value_weight = (
+            effectiveness
+            * half_saturation[None, :]
+            * np.maximum(margin[:, None] - revenue_share[None, :], 0.0)
+            / np.where(margin > 0, margin, 1.0)[:, None]
+        )
         return cls(
             n_segments=len(segments),
             n_channels=len(channels),
@@ -229,6 +239,7 @@ class MarketParams:
             shrinks=bool(any(s.growth < 0 for s in segments)),
             customer_value=_frozen(customer_value),
             lifetime_value=_frozen(lifetime_value),
+            value_weight=_frozen(value_weight),
         )
 
 
