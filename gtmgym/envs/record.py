@@ -10,6 +10,11 @@ integer and boolean fields come back with their own dtype.
 The layout (which columns hold which field) is derived from the record's
 field list and the scenario's sizes, in :func:`layout`, and handed to the
 compiled code as an offsets array: the column order is written once.
+
+The compiled functions read fields by number (``state.CUSTOMERS``, ...), a
+constant frozen into numba's on-disk cache, which is keyed on each function's
+own file only. After changing a record's ``FIELDS``, delete the cache
+(``find gtmgym -name '*.nb[ic]' -delete``) or touch the files that read it.
 """
 
 from __future__ import annotations
