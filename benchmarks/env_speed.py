@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import gymnasium as gym
-from timing import Figure, median_rate
+from timing import Figure, paired_rates
 
 import gtmgym
 
 
-def _scalar_rate(env_id: str, steps: int, repeats: int, **kwargs) -> float:
+def _scalar_work(env_id: str, steps: int, **kwargs):
     env = gym.make(env_id, **kwargs)
     env.reset(seed=0)
     env.action_space.seed(0)
@@ -21,10 +21,10 @@ def _scalar_rate(env_id: str, steps: int, repeats: int, **kwargs) -> float:
                 env.reset()
         return steps
 
-    return median_rate(work, repeats)
+    return work
 
 
-def _vector_rate(envs: gym.vector.VectorEnv, batches: int, repeats: int) -> float:
+def _vector_work(envs: gym.vector.VectorEnv, batches: int):
     envs.reset(seed=0)
     envs.action_space.seed(0)
     actions = [envs.action_space.sample() for _ in range(batches)]
@@ -34,19 +34,22 @@ def _vector_rate(envs: gym.vector.VectorEnv, batches: int, repeats: int) -> floa
             envs.step(action)
         return batches * envs.num_envs
 
-    return median_rate(work, repeats)
+    return work
 
 
 def scalar_vs_cartpole(quick: bool) -> Figure:
     steps, repeats = (300, 5) if quick else (5000, 7)
-    ours = _scalar_rate(gtmgym.ENV_ID, steps, repeats, scenario="default")
-    cartpole = _scalar_rate("CartPole-v1", steps, repeats)
+    ours, cartpole, ratio = paired_rates(
+        _scalar_work(gtmgym.ENV_ID, steps, scenario="default"),
+        _scalar_work("CartPole-v1", steps),
+        repeats,
+    )
     return Figure(
         "1. scalar env steps/s vs CartPole-v1 (gymnasium.make)",
-        ours / cartpole,
+        ratio,
         "x",
         ">= 0.5x",
-        ours / cartpole >= 0.5,
+        ratio >= 0.5,
         f"{ours:,.0f} vs {cartpole:,.0f} steps/s",
     )
 
@@ -65,16 +68,18 @@ def vector_vs_sync(quick: bool) -> list[Figure]:
     cartpole = gym.make_vec(
         "CartPole-v1", num_envs=num_envs, vectorization_mode="vector_entry_point"
     )
-    ours = _vector_rate(native, batches, repeats)
-    synced = _vector_rate(sync, max(1, batches // 4), repeats)
-    theirs = _vector_rate(cartpole, batches, repeats)
+    native_work = _vector_work(native, batches)
+    ours, synced, ratio = paired_rates(
+        native_work, _vector_work(sync, max(1, batches // 4)), repeats
+    )
+    _, theirs, _ = paired_rates(native_work, _vector_work(cartpole, batches), repeats)
     return [
         Figure(
             f"2. native vector env ({num_envs} envs) vs SyncVectorEnv",
-            ours / synced,
+            ratio,
             "x",
             ">= 20x",
-            ours / synced >= 20,
+            ratio >= 20,
             f"{ours:,.0f} vs {synced:,.0f} env-steps/s",
         ),
         Figure(

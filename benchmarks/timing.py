@@ -1,4 +1,4 @@
-"""Timing helpers: median rate over repeats after a warm-up, ratios to a reference."""
+"""Timing helpers: rates and ratios to a reference over repeats after a warm-up."""
 
 from __future__ import annotations
 
@@ -25,17 +25,29 @@ class Figure:
         return f"{self.name:<62} {figure} target {self.target:<10} {verdict:<7} {self.detail}"
 
 
-def median_rate(work: Callable[[], int], repeats: int, warmup: int = 1) -> float:
-    """Median of ``units / seconds`` over ``repeats`` calls of ``work`` (which
-    returns how many units it did), after ``warmup`` calls."""
+def paired_rates(
+    ours: Callable[[], int], reference: Callable[[], int], repeats: int, warmup: int = 1
+) -> tuple[float, float, float]:
+    """(our median rate, the reference's, the median of the per-repeat ratios).
+
+    The two are timed in alternation, repeat by repeat, so that a slow spell
+    of a shared machine hits both sides of a ratio rather than one.
+    """
     for _ in range(warmup):
-        work()
-    rates = []
+        ours()
+        reference()
+    our_rates, reference_rates = [], []
     for _ in range(repeats):
-        start = time.perf_counter()
-        units = work()
-        rates.append(units / (time.perf_counter() - start))
-    return statistics.median(rates)
+        for work, rates in ((ours, our_rates), (reference, reference_rates)):
+            start = time.perf_counter()
+            units = work()
+            rates.append(units / (time.perf_counter() - start))
+    ratios = [a / b for a, b in zip(our_rates, reference_rates, strict=True)]
+    return (
+        statistics.median(our_rates),
+        statistics.median(reference_rates),
+        statistics.median(ratios),
+    )
 
 
 def median_seconds(work: Callable[[], object], repeats: int, warmup: int = 1) -> float:

@@ -55,13 +55,18 @@ class Discretisation:
         if cash >= 0:
             self.low[cash] = -1.0
         self.n_states = math.prod(int(count) for count in self.counts[self.used])
+        # index() runs every step: its constants are worked out here
+        counts = self.counts[self.used]
+        self._low = self.low[self.used]
+        self._cells_per_unit = counts / (1.0 - self._low)
+        self._top_cell = counts - 1
+        self._place = np.append(np.cumprod(counts[::-1])[::-1][1:], 1).astype(np.int64)
 
     def index(self, observation: np.ndarray) -> int:
-        """The state index of one observation."""
-        used = self.used
-        if used.size == 0:
+        """The state index of one observation (row-major over the used features)."""
+        if self.used.size == 0:
             return 0
-        counts = self.counts[used]
-        scaled = (observation[used] - self.low[used]) / (1.0 - self.low[used])
-        cells = np.clip((scaled * counts).astype(np.int64), 0, counts - 1)
-        return int(np.ravel_multi_index(cells, counts))
+        cells = ((observation[self.used] - self._low) * self._cells_per_unit).astype(np.int64)
+        np.minimum(cells, self._top_cell, out=cells)
+        np.maximum(cells, 0, out=cells)
+        return int(cells @ self._place)

@@ -128,6 +128,10 @@ class QLearningAgent(Agent):
         """(states, actions) the Q estimate the agent acts on."""
         return self.tables.mean(axis=0)
 
+    def _values_at(self, state: int) -> np.ndarray:
+        """The row of :attr:`q_values` for one state (without averaging the whole table)."""
+        return self.tables[0, state] if len(self.tables) == 1 else self.tables[:, state].mean(0)
+
     def epsilon(self) -> float:
         s = self.settings
         progress = min(self.steps / s["epsilon_decay_steps"], 1.0)
@@ -135,7 +139,7 @@ class QLearningAgent(Agent):
 
     def act(self, observation: np.ndarray, info: dict[str, Any]) -> int:
         return self._greedy(
-            self.q_values[self.discretisation.index(observation)], info["action_mask"]
+            self._values_at(self.discretisation.index(observation)), info["action_mask"]
         )
 
     def learn(self, total_steps: int) -> None:
@@ -150,9 +154,10 @@ class QLearningAgent(Agent):
             while not terminated and self.steps < target:
                 mask = info["action_mask"]
                 if self.rng.random() < self.epsilon():
-                    action = int(self.rng.choice(np.flatnonzero(mask)))
+                    allowed = np.flatnonzero(mask)
+                    action = int(allowed[self.rng.integers(len(allowed))])
                 else:
-                    action = self._greedy(self.q_values[state], mask)
+                    action = self._greedy(self._values_at(state), mask)
                 observation, reward, terminated, _, info = model.step(action)
                 following = self.discretisation.index(observation)
                 self._update(state, action, reward, following, info["action_mask"], terminated)
@@ -175,8 +180,7 @@ class QLearningAgent(Agent):
 
     @staticmethod
     def _greedy(values: np.ndarray, mask: np.ndarray) -> int:
-        masked = np.where(np.asarray(mask, dtype=bool), values, -np.inf)
-        return int(np.argmax(masked))
+        return int(np.where(mask, values, -np.inf).argmax())
 
     def save_learnt(self, folder: Path) -> None:
         np.savez(

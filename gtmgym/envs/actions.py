@@ -209,7 +209,22 @@ class DiscreteActions:
         return mask.copy()  # each info its own: callers keep them
 
     def mask(self, entered: np.ndarray, selling: np.ndarray) -> np.ndarray:
-        """(N, K) int8: 1 where the entry would do what its label says."""
+        """(N, K) int8: 1 where the entry would do what its label says.
+
+        A batch holds few distinct (entered, selling) patterns, so each is
+        worked out once and the rows are gathered.
+        """
+        bits = np.concatenate([entered, selling], axis=1)
+        if bits.shape[1] <= 62:  # one integer per row: a fast unique
+            codes = bits.astype(np.int64) @ (np.int64(1) << np.arange(bits.shape[1]))
+            _, first, rows = np.unique(codes, return_index=True, return_inverse=True)
+            patterns = bits[first]
+        else:
+            patterns, rows = np.unique(bits, axis=0, return_inverse=True)
+        segments = entered.shape[1]
+        return self._masks_of(patterns[:, :segments], patterns[:, segments:])[rows.ravel()]
+
+    def _masks_of(self, entered: np.ndarray, selling: np.ndarray) -> np.ndarray:
         can_enter = ~(self._enter[None] & entered[:, None, :]).any(-1)
         sells = ((self._needs_selling[None] & ~selling[:, None, :]).sum(-1) == 0) & (
             (self._weights[None] * selling[:, None, :, None]).sum((-1, -2)) > 0
