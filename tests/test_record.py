@@ -68,3 +68,15 @@ def test_a_record_pickles(params: MarketParams) -> None:
     again = pickle.loads(pickle.dumps(state))
     assert again == state
     assert np.array_equal(again.customers, state.customers)
+
+
+def test_a_deep_copy_owns_its_data_and_shares_the_layout(params: MarketParams) -> None:
+    """SB3 deep-copies every info dict, ``info["state"]`` included."""
+    import copy
+
+    state = initial_state(params, 1)
+    copied = copy.deepcopy({"state": state})["state"]
+    assert copied == state
+    assert copied.layout is state.layout
+    copied.data[0, 0] += 1.0
+    assert copied != state

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import inspect
+import warnings
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -121,7 +122,14 @@ class StableBaselinesAgent(Agent):
         self.model.save(folder / MODEL_FILE)
 
     def load_learnt(self, folder: Path) -> None:
-        self.model = self.algorithm.load(folder / MODEL_FILE, env=self.env, device="cpu")
+        with warnings.catch_warnings():
+            # A saved n-step DQN comes back with its NStepReplayBuffer and that
+            # buffer's own n_steps; SB3 still warns that n_steps is "ignored".
+            warnings.filterwarnings("ignore", message=r"`n_steps=\d+` is ignored")
+            self.model = self.algorithm.load(folder / MODEL_FILE, env=self.env, device="cpu")
+        buffer = getattr(self.model, "replay_buffer_kwargs", None)  # off-policy only
+        if buffer is not None and buffer.get("n_steps", 1) != self.model.n_steps:
+            raise ValueError(f"{folder}: the saved model's replay buffer lost its n-step setting")
 
 
 class DQNAgent(StableBaselinesAgent):

@@ -47,6 +47,9 @@ class Layout:
     offsets: np.ndarray  # (fields + 1,) int64: start of each field, then the width
     width: int
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> Layout:
+        return self  # immutable, and copied with every info dict (SB3 deep-copies infos)
+
 
 def layout(fields: tuple[Field, ...], n_segments: int, n_channels: int) -> Layout:
     """The column layout of a record with ``fields``."""
@@ -149,6 +152,9 @@ class Record:
         return np.array_equal(self.data, other.data)
 
     __hash__ = None  # type: ignore[assignment] - mutable arrays inside
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Record:
+        return self.wrap(self.data.copy(), self.layout)
 
     def __getstate__(self) -> tuple[np.ndarray, Layout]:
         return self.data, self.layout
