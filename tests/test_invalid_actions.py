@@ -10,6 +10,7 @@ import gtmgym
 
 N_SEGMENTS, N_CHANNELS = 3, 3  # the default scenario
 CONTINUOUS_WIDTH = N_SEGMENTS * N_CHANNELS + 1 + N_SEGMENTS
+CATALOGUE_SIZE = gym.make(gtmgym.ENV_ID, scenario="default", action_mode="discrete").action_space.n
 
 BAD_ACTIONS = {
     "continuous": [
@@ -17,7 +18,7 @@ BAD_ACTIONS = {
         np.zeros(CONTINUOUS_WIDTH - 1, dtype=np.float32),
         np.array([np.nan] + [0.0] * (CONTINUOUS_WIDTH - 1), dtype=np.float32),
     ],
-    "discrete": [-1, 29, 2.5, np.nan, [1, 2]],
+    "discrete": [-1, CATALOGUE_SIZE, 2.5, np.nan, [1, 2]],
     "multidiscrete": [
         np.full(N_SEGMENTS * N_CHANNELS + N_SEGMENTS, 9),
         np.zeros(3, dtype=np.int64),
@@ -51,8 +52,8 @@ def test_bad_action_is_refused_and_changes_nothing(mode, bad):
 def test_error_says_what_is_allowed():
     env = gym.make(gtmgym.ENV_ID, scenario="default", action_mode="discrete")
     env.reset(seed=0)
-    with pytest.raises(gtmgym.InvalidActionError, match=r"\[0, 29\)"):
-        env.step(40)
+    with pytest.raises(gtmgym.InvalidActionError, match=rf"\[0, {CATALOGUE_SIZE}\)"):
+        env.step(CATALOGUE_SIZE + 10)
 
 
 def test_step_before_reset_and_after_the_end_are_errors():
