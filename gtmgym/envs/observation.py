@@ -57,10 +57,15 @@ def feature_names(params: MarketParams, segments: list[str], channels: list[str]
     return names + list(GLOBAL_FEATURES)
 
 
+def observation_size(params: MarketParams) -> int:
+    """How many features an observation has."""
+    segments = params.n_segments
+    return len(SEGMENT_FEATURES) * segments + segments * params.n_channels + len(GLOBAL_FEATURES)
+
+
 def observation_space(params: MarketParams) -> spaces.Box:
     """The Box every observation lies in."""
-    size = len(SEGMENT_FEATURES) * params.n_segments + params.n_segments * params.n_channels
-    low = np.zeros(size + len(GLOBAL_FEATURES), dtype=np.float32)
+    low = np.zeros(observation_size(params), dtype=np.float32)
     low[-2] = -1.0  # cash may be negative
     return spaces.Box(low, np.ones_like(low), dtype=np.float32)
 
@@ -68,9 +73,13 @@ def observation_space(params: MarketParams) -> spaces.Box:
 def observe(params: MarketParams, state: MarketState) -> np.ndarray:
     """(N, D) float32 observations of a batch of states."""
     segment_table, channel_table, _, _, settings = params.tables
-    size = observation_space(params).shape[0]
     return observe_batch(
-        segment_table, channel_table, settings, state.layout.offsets, state.data, size
+        segment_table,
+        channel_table,
+        settings,
+        state.layout.offsets,
+        state.data,
+        observation_size(params),
     )
 
 

@@ -14,7 +14,7 @@ compiled code as an offsets array: the column order is written once.
 The compiled functions read fields by number (``state.CUSTOMERS``, ...), a
 constant frozen into numba's on-disk cache, which is keyed on each function's
 own file only. After changing a record's ``FIELDS``, delete the cache
-(``find gtmgym -name '*.nb[ic]' -delete``) or touch the files that read it.
+(``find gtmgym -name '*.nb[ic]' -delete``; README, Layout).
 """
 
 from __future__ import annotations
