@@ -142,3 +142,21 @@ def test_spend_aimed_at_closed_segment_is_not_spent():
     assert info["spend"].sum() == 0.0
     assert info["blocked_spend"][closed, 0] == info["available"]
     assert info["unspent"] == info["available"]
+
+
+def test_changing_the_info_arrays_does_not_change_the_market():
+    """Callers may write into what ``info`` hands them; the env keeps its own."""
+    played = []
+    for scribble in (False, True):
+        env = gym.make(gtmgym.ENV_ID, scenario="default", action_mode="discrete", noise=False)
+        _, info = env.reset(seed=0)
+        rewards = []
+        for _ in range(6):
+            if scribble:
+                info["selling"][:] = True
+                info["open"][:] = True
+                info["action_mask"][:] = 0
+            _, reward, _, _, info = env.step(1)
+            rewards.append(reward)
+        played.append(rewards)
+    assert played[0] == played[1]

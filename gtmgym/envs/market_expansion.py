@@ -159,7 +159,7 @@ class MarketExpansionEnv(gym.Env):
         info: dict[str, Any] = {
             "period": int(row[self._period_column]),
             "open": entered,
-            "selling": self._selling,
+            "selling": self._selling.copy(),  # the env decodes with its own
             "state": self.state,  # raw state (a batch of one), for planners
         }
         if self.action_mode == "discrete":
