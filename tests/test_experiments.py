@@ -134,6 +134,31 @@ def test_report_rebuilds_and_compare_lists_runs(tmp_path):
     assert "planner" in result.stdout and "equal" in result.stdout
 
 
+def test_scenario_option_runs_the_experiments_agents_elsewhere(tmp_path):
+    out = tmp_path / "out"
+    result = gtmgym_cli(
+        "run", "learning-quality", "--scenario", "tabular", "--agents", "equal,random",
+        "--seeds", "1", "--eval-episodes", "1", "--out", str(out), "--no-progress",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    config = yaml.safe_load((out / "config.yaml").read_text())
+    assert config["experiment"]["name"] == "learning-quality"
+    assert config["experiment"]["scenario"] == "tabular"
+    assert config["scenario"]["name"] == "tabular"
+    assert set(pd.read_csv(out / "episodes.csv")["scenario"]) == {"tabular"}
+    result = gtmgym_cli("run", "learning-quality", "--scenario", "nowhere", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "nowhere" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_learning_quality_protocol_keeps_tuned_defaults():
+    protocol = load_experiment("learning-quality")
+    assert (protocol.seeds, protocol.train_steps, protocol.eval_episodes) == (10, 100_000, 10)
+    assert all(entry.hyperparameters == {} for entry in protocol.agents)
+    bundled = load_experiment("default")
+    assert [e.name for e in protocol.agents] == [e.name for e in bundled.agents]
+
+
 def test_killed_run_resumes_without_loss_or_duplicates(tmp_path):
     experiment = write_experiment(tmp_path, seeds=4)
     out = tmp_path / "out"

@@ -7,6 +7,7 @@ import pytest
 
 import gtmgym
 from gtmgym.agents import evaluate, make
+from gtmgym.agents.registry import tuned_defaults
 
 TINY = {
     "dqn": {
@@ -90,3 +91,12 @@ def test_tuned_defaults_come_from_yaml_and_keywords_win():
     agent = make("dqn", "tabular", learning_rate=1.0e-3)
     assert agent.model.learning_rate == pytest.approx(1.0e-3)
     assert agent.model.batch_size == 64  # from gtmgym/agents/defaults/dqn.yaml
+
+
+def test_a_scenarios_tuned_defaults_extend_the_shared_ones():
+    shared, on_default = tuned_defaults("dqn", "tabular"), tuned_defaults("dqn", "default")
+    assert (shared["train_freq"], on_default["train_freq"]) == (4, 1)
+    assert {k: v for k, v in on_default.items() if k != "train_freq"} == {
+        k: v for k, v in shared.items() if k != "train_freq"
+    }
+    assert make("dqn", "default").model.train_freq.frequency == 1

@@ -39,6 +39,9 @@ def register(commands: argparse._SubParsersAction) -> None:
         default="default",
         help="bundled experiment, experiment YAML, or scenario (default: default)",
     )
+    run.add_argument(
+        "--scenario", help="run the experiment's agents on this scenario (bundled name or YAML)"
+    )
     run.add_argument("--agents", help="comma-separated agents to keep (e.g. planner,equal)")
     run.add_argument("--seeds", type=int, help="number of seeds")
     run.add_argument("--steps", type=int, help="training steps per run")
@@ -67,6 +70,7 @@ def run_command(arguments: argparse.Namespace) -> int:
     experiment = load_experiment(
         arguments.experiment,
         {
+            "scenario": arguments.scenario,
             "seeds": arguments.seeds,
             "train_steps": arguments.steps,
             "eval_episodes": arguments.eval_episodes,
