@@ -1,7 +1,11 @@
 """gtmgym: train and benchmark budget-allocation policies for market expansion.
 
 ``import gtmgym`` registers ``gtmgym/MarketExpansion-v0`` with Gymnasium.
+``gtmgym.evaluate`` is :func:`gtmgym.agents.evaluate`, the one evaluation
+loop every agent is scored by (imported on first use: it brings pandas).
 """
+
+from typing import Any
 
 from gtmgym.envs import (
     ENV_ID,
@@ -26,5 +30,14 @@ __all__ = [
     "ScenarioError",
     "__version__",
     "bundled_scenarios",
+    "evaluate",
     "load_scenario",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "evaluate":
+        from gtmgym.agents.evaluation import evaluate
+
+        return evaluate
+    raise AttributeError(f"module 'gtmgym' has no attribute {name!r}")

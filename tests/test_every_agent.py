@@ -39,3 +39,13 @@ def test_planner_beats_a_trained_agent_without_noise():
     learnt = evaluate(learner, episodes=1)["return"].iloc[0]
     planner = evaluate(make("planner", scenario, action_mode="continuous"), episodes=1)
     assert planner["return"].iloc[0] >= learnt - 1e-9
+
+
+def test_the_package_evaluates_with_the_agents_own_loop():
+    assert gtmgym.evaluate is evaluate
+    agent = make("equal", "tabular", seed=0)
+    scores = gtmgym.evaluate(agent, "tabular", episodes=2, seed=5)
+    assert list(scores["seed"]) == [5, 6]
+    assert scores.equals(evaluate(agent, "tabular", episodes=2, seed=5))
+    with pytest.raises(AttributeError, match="no_such_thing"):
+        gtmgym.no_such_thing  # noqa: B018
