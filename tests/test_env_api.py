@@ -160,3 +160,28 @@ def test_changing_the_info_arrays_does_not_change_the_market():
             rewards.append(reward)
         played.append(rewards)
     assert played[0] == played[1]
+
+
+def test_pre_decision_info_matches_the_state_through_entries(scenario_name):
+    """open, selling and the mask are remembered per entry pattern; never stale."""
+    env = make(scenario_name, "discrete")
+    codec = env.unwrapped.codec
+    _, info = env.reset(seed=3)
+    env.action_space.seed(3)
+    terminated, patterns = False, set()
+    while not terminated:
+        state = info["state"]
+        assert info["open"].tolist() == state.entered[0].tolist()
+        assert info["selling"].tolist() == state.selling[0].tolist()
+        expected_mask = codec.mask(state.entered, state.selling)[0]
+        assert info["action_mask"].tolist() == expected_mask.tolist()
+        patterns.add((tuple(state.entered[0]), tuple(state.countdown[0])))
+        allowed = np.flatnonzero(info["action_mask"])
+        entering = [k for k in allowed if codec.entries[k].enter.any()]
+        if entering and info["period"] >= 1:  # enter as soon as one can, after a period
+            action = int(entering[0])
+        else:
+            action = int(allowed[env.np_random.integers(len(allowed))])
+        *_, terminated, _, info = env.step(action)
+    closed_at_start = not env.unwrapped.params.open_at_start.all()
+    assert len(patterns) >= (2 if closed_at_start else 1), patterns

@@ -112,6 +112,11 @@ class MarketExpansionEnv(gym.Env):
         self._period_column = where.starts["period"]
         self._entered_columns = _columns(where, "entered")
         self._countdown_columns = _columns(where, "countdown")
+        self._entry_columns = slice(  # both fields: the memo key of an entry pattern
+            min(self._entered_columns.start, self._countdown_columns.start),
+            max(self._entered_columns.stop, self._countdown_columns.stop),
+        )
+        self._entry_patterns: dict[bytes, tuple[np.ndarray, np.ndarray, np.ndarray | None]] = {}
         self._selling = self._start.selling[0]
 
     def reset(
@@ -154,17 +159,40 @@ class MarketExpansionEnv(gym.Env):
         """What the agent may read before deciding; notes the selling segments."""
         assert self.state is not None
         row = self.state.data[0]
-        entered = row[self._entered_columns] != 0.0
-        self._selling = entered & (row[self._countdown_columns] == 0.0)
+        entered, self._selling, mask = self._entry_pattern(row)
         info: dict[str, Any] = {
             "period": int(row[self._period_column]),
-            "open": entered,
+            "open": entered.copy(),  # copies: callers may write into info,
             "selling": self._selling.copy(),  # the env decodes with its own
             "state": self.state,  # raw state (a batch of one), for planners
         }
-        if self.action_mode == "discrete":
-            info["action_mask"] = self.codec.mask_one(entered, self._selling)
+        if mask is not None:
+            info["action_mask"] = mask.copy()
         return info
+
+    def _entry_pattern(self, row: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """(open, selling, action mask) of a state row, read-only.
+
+        A scenario has few entry patterns (which markets are open, which are
+        still in their entry delay), so each is worked out once: this runs
+        every step.
+        """
+        key = row[self._entry_columns].tobytes()
+        pattern = self._entry_patterns.get(key)
+        if pattern is None:
+            entered = row[self._entered_columns] != 0.0
+            selling = entered & (row[self._countdown_columns] == 0.0)
+            mask = self.codec.mask_one(entered, selling) if self.action_mode == "discrete" else None
+            for array in (entered, selling, mask):
+                if array is not None:
+                    array.setflags(write=False)
+            if len(self._entry_patterns) >= _ENTRY_PATTERN_LIMIT:
+                self._entry_patterns.clear()
+            pattern = self._entry_patterns[key] = (entered, selling, mask)
+        return pattern
+
+
+_ENTRY_PATTERN_LIMIT = 1024
 
 
 def _columns(where: Layout, field: str) -> slice:
