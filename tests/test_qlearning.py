@@ -10,6 +10,7 @@ import pytest
 
 import gtmgym
 from gtmgym.agents import evaluate, make
+from gtmgym.agents.discretisation import Discretisation
 from gtmgym.agents.qlearning import QLearningAgent
 
 
@@ -139,3 +140,23 @@ def test_invalid_hyperparameters_are_refused(settings, message):
 def test_continuous_mode_is_refused():
     with pytest.raises(ValueError, match="discrete"):
         make("qlearning", "tabular", action_mode="continuous")
+
+
+def test_discretisation_is_row_major_over_equal_width_bins():
+    """index() against the definition: cell = floor((x - low) * bins / (1 - low)),
+    clamped to the feature's bins, combined row-major; ranges include cash (-1, 1)."""
+    env = gym.make(gtmgym.ENV_ID, scenario="channel-allocation", action_mode="discrete")
+    names = env.unwrapped.feature_names
+    cut = Discretisation(names, 1, {"time_remaining": 5, "cash": 4, "penetration": 3})
+    assert cut.n_states == 5 * 4 * 3**env.unwrapped.params.n_segments
+    rng = np.random.default_rng(0)
+    counts, low = cut.counts[cut.used], cut.low[cut.used]
+    seen = set()
+    for _ in range(2000):
+        observation = rng.uniform(-1.3, 1.3, len(names)).astype(np.float32)
+        cells = np.floor((observation[cut.used] - low) * counts / (1.0 - low))
+        cells = np.clip(cells, 0, counts - 1).astype(np.int64)
+        expected = int(np.ravel_multi_index(tuple(cells), tuple(counts)))
+        assert cut.index(observation) == expected
+        seen.add(expected)
+    assert len(seen) > cut.n_states // 4  # the draws reach many cells, not a corner

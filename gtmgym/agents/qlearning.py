@@ -145,11 +145,12 @@ class QLearningAgent(Agent):
     def learn(self, total_steps: int) -> None:
         env = gym.make(ENV_ID, scenario=self.scenario, action_mode="discrete")
         model = env.unwrapped
+        index = self.discretisation.index
         target = self.steps + total_steps
         while self.steps < target:
             observation, info = model.reset(seed=self.seed * 1_000_003 + self.episodes)
             self.episodes += 1
-            state = self.discretisation.index(observation)
+            state = index(observation)
             terminated = False
             while not terminated and self.steps < target:
                 mask = info["action_mask"]
@@ -159,24 +160,28 @@ class QLearningAgent(Agent):
                 else:
                     action = self._greedy(self._values_at(state), mask)
                 observation, reward, terminated, _, info = model.step(action)
-                following = self.discretisation.index(observation)
+                following = index(observation)
                 self._update(state, action, reward, following, info["action_mask"], terminated)
                 state = following
                 self.steps += 1
         env.close()
 
     def _update(self, state, action, reward, following, mask, terminated) -> None:
+        # Python floats rather than NumPy scalars (several times cheaper each);
+        # the operations and their order are those of the textbook update
         s = self.settings
         self.visits[state, action] += 1
-        step = s["learning_rate"] / self.visits[state, action] ** s["learning_rate_power"]
+        # NumPy's power, not Python's: the two differ in the last bit now and then
+        step = s["learning_rate"] / float(self.visits[state, action] ** s["learning_rate_power"])
         table = int(self.rng.integers(len(self.tables))) if s["double"] else 0
         other = 1 - table if s["double"] else 0
         future = 0.0
         if not terminated:
             best = self._greedy(self.tables[table, following], mask)
-            future = s["discount"] * self.tables[other, following, best]
-        error = reward + future - self.tables[table, state, action]
-        self.tables[table, state, action] += step * error
+            future = s["discount"] * self.tables.item(other, following, best)
+        value = self.tables.item(table, state, action)
+        error = reward + future - value
+        self.tables[table, state, action] = value + step * error
 
     @staticmethod
     def _greedy(values: np.ndarray, mask: np.ndarray) -> int:
