@@ -155,7 +155,6 @@ class DiscreteActions:
         self._enter = np.stack([e.enter for e in self.entries])
         self._needs_selling = np.stack([e.needs_selling for e in self.entries])
         self._decisions: dict[tuple[int, bytes], tuple[np.ndarray, np.ndarray]] = {}
-        self._masks: dict[tuple[bytes, bytes], np.ndarray] = {}
 
     def check(self, actions: np.ndarray) -> np.ndarray:
         actions = np.asarray(actions)
@@ -198,15 +197,8 @@ class DiscreteActions:
         return decision
 
     def mask_one(self, entered: np.ndarray, selling: np.ndarray) -> np.ndarray:
-        """The (K,) mask of one environment (worked out once per pattern)."""
-        memo_key = (entered.tobytes(), selling.tobytes())
-        mask = self._masks.get(memo_key)
-        if mask is None:
-            mask = _frozen(self.mask(entered[None], selling[None])[0])
-            if len(self._masks) > _MEMO_LIMIT:
-                self._masks.clear()
-            self._masks[memo_key] = mask
-        return mask.copy()  # each info its own: callers keep them
+        """The (K,) mask of one environment (the scalar env remembers it per pattern)."""
+        return self.mask(entered[None], selling[None])[0]
 
     def mask(self, entered: np.ndarray, selling: np.ndarray) -> np.ndarray:
         """(N, K) int8: 1 where the entry would do what its label says.
