@@ -18,3 +18,25 @@ def scenario_name(request: pytest.FixtureRequest) -> str:
 @pytest.fixture(params=ACTION_MODES)
 def action_mode(request: pytest.FixtureRequest) -> str:
     return request.param
+
+
+@pytest.fixture
+def wide_market():
+    """A factory of user-sized markets: ``wide_market(segments, mode)`` is the
+    default scenario with home open and ``segments - 1`` copies of its first
+    foreign market, in action mode ``mode``, as a mapping."""
+
+    def build(segments: int, mode: str = "discrete") -> dict:
+        scenario = gtmgym.load_scenario("default").model_dump(mode="json")
+        home, abroad = scenario["segments"][:2]
+        scenario["segments"] = [home] + [
+            dict(abroad, name=f"market-{index}") for index in range(1, segments)
+        ]
+        for channel in scenario["channels"]:
+            home_effect, abroad_effect = channel["effectiveness"][:2]
+            channel["effectiveness"] = [home_effect] + [abroad_effect] * (segments - 1)
+        scenario["name"] = f"wide-{segments}"
+        scenario["actions"]["mode"] = mode
+        return scenario
+
+    return build

@@ -10,7 +10,7 @@ import pytest
 
 import gtmgym
 from gtmgym.agents import evaluate, make
-from gtmgym.agents.discretisation import Discretisation
+from gtmgym.agents.discretisation import STATE_BUDGET, Discretisation
 from gtmgym.agents.qlearning import QLearningAgent
 
 
@@ -128,6 +128,8 @@ def test_masked_actions_are_never_chosen():
         ({"learning_rate": 0.0}, "learning_rate"),
         ({"discount": 1.5}, "discount"),
         ({"feature_bins": {"nonsense": 3}}, "nonsense"),
+        ({"feature_bins": "fine"}, "a mapping or 'auto'"),
+        ({"feature_bins": "auto", "state_budget": 0}, "state_budget"),
         ({"bins": 10}, "max_states"),
         ({"speed": 1}, "speed"),
     ],
@@ -160,3 +162,65 @@ def test_discretisation_is_row_major_over_equal_width_bins():
         assert cut.index(observation) == expected
         seen.add(expected)
     assert len(seen) > cut.n_states // 4  # the draws reach many cells, not a corner
+
+
+# the hand-tuned tables of the bundled scenarios (defaults/qlearning.yaml), kept as they were
+BUNDLED_STATES = {
+    "channel-allocation": 2808,
+    "cross-border-ecommerce": 1600,
+    "default": 5400,
+    "global-expansion": 32400,
+    "large": 37888,
+    "tabular": 360,
+}
+
+
+def test_bundled_scenarios_keep_their_tuned_tables():
+    assert set(BUNDLED_STATES) == set(gtmgym.bundled_scenarios())
+    for name, states in BUNDLED_STATES.items():
+        assert make("qlearning", name).n_states == states, name
+
+
+@pytest.mark.parametrize("segments", [1, 3, 5, 7, 12, 20])
+def test_default_table_fits_the_state_budget_on_any_market(wide_market, segments, tmp_path):
+    agent = make("qlearning", wide_market(segments))
+    assert 1 < agent.n_states <= STATE_BUDGET
+    cut = agent.discretisation
+    time = cut.feature_names.index("time_remaining")
+    assert cut.counts[time] == agent.params.periods + 1  # time is kept exact
+    agent.learn(50)
+    restored = gtmgym.agents.load(agent.save(tmp_path / "q"))
+    np.testing.assert_array_equal(restored.discretisation.counts, cut.counts)
+
+
+def test_auto_table_is_the_hand_tuned_one_where_there_is_one():
+    for name in sorted(set(BUNDLED_STATES) - {"tabular"}):  # tabular's is hand-made: abroad only
+        auto = make("qlearning", name, feature_bins="auto")
+        np.testing.assert_array_equal(
+            auto.discretisation.counts, make("qlearning", name).discretisation.counts, name
+        )
+
+
+@pytest.mark.parametrize(
+    "budget, states",
+    [
+        (5400, 25 * 6**3),  # time x (open 2 x penetration 3) per segment
+        (5399, 25 * 4**3),  # penetration in 2 bins
+        (1599, 25 * 2**3),  # whether each market is open
+        (199, 25 * 2**2),  # open for the markets closed at the start only
+        (99, 25 * 2),  # ... for as many of them as fit
+        (24, 24),  # time alone, in fewer bins
+    ],
+)
+def test_state_budget_coarsens_the_table_step_by_step(budget, states):
+    agent = make("qlearning", "default", feature_bins="auto", state_budget=budget)
+    assert agent.n_states == states
+
+
+def test_explicit_bins_beyond_max_states_are_still_refused(wide_market):
+    with pytest.raises(ValueError, match="max_states"):
+        make(
+            "qlearning",
+            wide_market(12),
+            feature_bins={"time_remaining": 0, "open": 2, "penetration": 3},
+        )

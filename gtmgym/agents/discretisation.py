@@ -4,6 +4,11 @@ Each feature is cut into equal-width bins over its range ([0, 1]; cash
 (-1, 1)); a feature with one bin is ignored. Bins are given per feature, by
 full name (``penetration[home]``) or by the name before the bracket
 (``penetration``, for every segment), with a default for the rest.
+
+:func:`fitted_feature_bins` chooses bins for a market of any size: a table
+that grows as ``6 ** segments`` would not fit in memory (nor be visited) on a
+market of a dozen segments, so the bins are coarsened until the table holds
+at most :data:`STATE_BUDGET` states.
 """
 
 from __future__ import annotations
@@ -14,6 +19,16 @@ from collections.abc import Mapping
 import numpy as np
 
 from gtmgym.envs.observation import GLOBAL_FEATURES
+
+# States a fitted table may hold. The hand-tuned tables of the bundled
+# scenarios have 360 to 37,888 states, and cross-border-ecommerce was tuned
+# to drop penetration rather than hold 102,400 states; 100,000 reproduces
+# every one of those choices, and keeps a table of 100 actions in float64 to
+# 80 MB (a training run of the bundled experiment visits 30,000 states at most).
+STATE_BUDGET = 100_000
+# Per-segment bins from the finest to the coarsest, tried in turn; time is kept
+# exact (one bin per period) while it fits.
+SEGMENT_BINS = ({"open": 2, "penetration": 3}, {"open": 2, "penetration": 2}, {"open": 2})
 
 
 class Discretisation:
@@ -76,3 +91,38 @@ class Discretisation:
             cell = int((values[feature] - low) * cells_per_unit)  # truncates, as astype
             state += place * (0 if cell < 0 else top_cell if cell > top_cell else cell)
         return state
+
+
+def fitted_feature_bins(
+    segments: list[str],
+    closed_at_start: list[str],
+    periods: int,
+    state_budget: int = STATE_BUDGET,
+) -> dict[str, int]:
+    """Bins for time, whether each market is open and its penetration, as fine
+    as a table of ``state_budget`` states allows.
+
+    Time remaining is kept exact (one bin per period, written ``0`` as
+    ``QLearningAgent`` reads it); per segment, the first of
+    :data:`SEGMENT_BINS` that fits is used for every segment. When not even
+    ``open`` fits for every segment, it is kept for the segments closed at
+    the start (the only ones whose flag changes), as many as fit in order;
+    when time alone does not fit, it gets ``state_budget`` bins.
+
+    Args:
+        segments: the scenario's segment names.
+        closed_at_start: the names of the segments not open at the start.
+        periods: the scenario's horizon.
+        state_budget: the most states the table may have (at least 1).
+    """
+    if state_budget < 1:
+        raise ValueError(f"state_budget must be at least 1, got {state_budget}")
+    time_bins = periods + 1
+    if time_bins > state_budget:
+        return {"time_remaining": state_budget}
+    for per_segment in SEGMENT_BINS:
+        if time_bins * math.prod(per_segment.values()) ** len(segments) <= state_budget:
+            return {"time_remaining": 0, **per_segment}
+    room = state_budget // time_bins  # 2 ** k <= room open flags fit
+    kept = closed_at_start[: room.bit_length() - 1]
+    return {"time_remaining": 0} | {f"open[{name}]": 2 for name in kept}

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import gymnasium as gym
 import numpy as np
 
 from gtmgym.agents.base import Agent
-from gtmgym.agents.discretisation import Discretisation
+from gtmgym.agents.discretisation import STATE_BUDGET, Discretisation, fitted_feature_bins
 from gtmgym.envs import ENV_ID
 from gtmgym.envs.market_expansion import ScenarioSource
 from gtmgym.envs.observation import feature_names
@@ -31,6 +31,10 @@ class QLearningAgent(Agent):
         bins: bins for every feature not in ``feature_bins`` (1: ignored).
         feature_bins: bins by feature name or prefix, e.g. ``{"penetration": 4}``;
             ``time_remaining: 0`` means one bin per period (exact time).
+            ``"auto"``: time, whether each market is open and its penetration,
+            coarsened until the table fits ``state_budget``
+            (:func:`~gtmgym.agents.discretisation.fitted_feature_bins`); the
+            bins chosen are what :attr:`hyperparameters` records.
         discount: the discount factor gamma.
         learning_rate: the step size; with ``learning_rate_power`` > 0 the
             step for a state-action pair is ``learning_rate / visits ** power``.
@@ -42,6 +46,7 @@ class QLearningAgent(Agent):
         initial_q: the value every Q-table entry starts at; an optimistic
             value (above any return) makes the agent try every action.
         max_states: refuse a discretisation with more states than this.
+        state_budget: the most states ``feature_bins: auto`` may choose.
     """
 
     name = "qlearning"
@@ -54,7 +59,7 @@ class QLearningAgent(Agent):
         action_mode: ActionMode | None = "discrete",
         seed: int = 0,
         bins: int = 1,
-        feature_bins: Mapping[str, int] | None = None,
+        feature_bins: Mapping[str, int] | Literal["auto"] | None = None,
         discount: float = 1.0,
         learning_rate: float = 0.1,
         learning_rate_power: float = 0.0,
@@ -64,6 +69,7 @@ class QLearningAgent(Agent):
         double: bool = False,
         initial_q: float = 0.0,
         max_states: int = 2_000_000,
+        state_budget: int = STATE_BUDGET,
     ) -> None:
         super().__init__(scenario, action_mode or "discrete", seed)
         self._check(
@@ -75,6 +81,17 @@ class QLearningAgent(Agent):
             epsilon_decay_steps,
         )
         names = feature_names(self.params, self.scenario.segment_names, self.scenario.channel_names)
+        if feature_bins == "auto":
+            feature_bins = fitted_feature_bins(
+                self.scenario.segment_names,
+                [s.name for s in self.scenario.segments if not s.open_at_start],
+                self.params.periods,
+                state_budget,
+            )
+        elif isinstance(feature_bins, str):
+            raise ValueError(
+                f"qlearning feature_bins must be a mapping or 'auto', got {feature_bins!r}"
+            )
         feature_bins = dict(feature_bins or {})
         if feature_bins.get("time_remaining") == 0:
             feature_bins["time_remaining"] = self.params.periods + 1
@@ -96,6 +113,7 @@ class QLearningAgent(Agent):
             "epsilon_decay_steps": epsilon_decay_steps,
             "double": double,
             "max_states": max_states,
+            "state_budget": state_budget,
         }
         n_actions = self.codec.space.n
         self.tables = np.full((2 if double else 1, self.n_states, n_actions), float(initial_q))
