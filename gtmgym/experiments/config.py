@@ -114,7 +114,12 @@ def load_experiment(source: str | Path, overrides: dict[str, Any] | None = None)
     elif text in bundled_scenarios() or _is_scenario_file(Path(text)):
         default = Path(str(resources.files(EXPERIMENT_PACKAGE).joinpath("default.yaml")))
         data = _read(default)
-        data.update(name=Path(text).stem, scenario=text, scenario_overrides={})
+        data.update(
+            name=Path(text).stem,
+            description=f"The default experiment's agents on scenario {text}.",
+            scenario=_scenario_source(text, Path.cwd(), "scenario"),
+            scenario_overrides={},
+        )
         origin = f"default experiment on scenario {text}"
     else:
         path = Path(text)
@@ -125,8 +130,22 @@ def load_experiment(source: str | Path, overrides: dict[str, Any] | None = None)
                 f"({', '.join(bundled_scenarios())})"
             )
         data, origin = _read(path), str(path)
+        if isinstance(data.get("scenario"), str):
+            data["scenario"] = _scenario_source(
+                data["scenario"], path.parent, f"{path}: field scenario"
+            )
     if overrides:
-        data.update({key: value for key, value in overrides.items() if value is not None})
+        given = {key: value for key, value in overrides.items() if value is not None}
+        if isinstance(given.get("scenario"), str):
+            written = given["scenario"]
+            given["scenario"] = _scenario_source(written, Path.cwd(), "scenario")
+            if given["scenario"] != data.get("scenario"):
+                # the experiment's own description names the scenario it was written for
+                given.setdefault(
+                    "description",
+                    f"The agents of experiment {data.get('name')!r} on scenario {written}.",
+                )
+        data.update(given)
     return validate_experiment(data, origin)
 
 
@@ -181,6 +200,30 @@ def _read(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ExperimentError(f"{path}: an experiment must be a mapping of fields")
     return data
+
+
+def _scenario_source(value: str, folder: Path, where: str) -> str:
+    """A bundled scenario name as it is, a scenario path made absolute.
+
+    Args:
+        value: the scenario as written.
+        folder: what a relative path is relative to (an experiment file's
+            folder, so the file can be run from anywhere).
+        where: names the value in the error.
+
+    Raises:
+        ExperimentError: not a bundled name and no such file.
+    """
+    if value in bundled_scenarios():
+        return value
+    path = (folder / Path(value).expanduser()).resolve()
+    if not path.is_file():
+        raise ExperimentError(
+            f"{where}: {value!r} is not a bundled scenario "
+            f"({', '.join(bundled_scenarios())}) and there is no file {path} "
+            f"(a relative path is read from {folder})"
+        )
+    return str(path)
 
 
 def _is_scenario_file(path: Path) -> bool:
