@@ -15,7 +15,11 @@ from gtmgym.envs.actions import ActionCodec, ContinuousActions, DiscreteActions
 
 
 def encode(
-    codec: ActionCodec, shares: np.ndarray, enter: np.ndarray, selling: np.ndarray
+    codec: ActionCodec,
+    shares: np.ndarray,
+    enter: np.ndarray,
+    selling: np.ndarray,
+    dtype: type = np.float32,
 ) -> np.ndarray | int:
     """The action of ``codec``'s mode closest to the decision.
 
@@ -25,12 +29,15 @@ def encode(
         enter: (S,) bool, segments to enter now.
         selling: (S,) bool, segments selling at the start of the period (the
             discrete catalogue spreads its entries over these).
+        dtype: the continuous action's type: float32 as the space declares, or
+            float64 for a decision that must survive to the last bit (the
+            planner's, where a pair may sit exactly at its ``min_spend``).
     """
     if isinstance(codec, ContinuousActions):
         weights = np.append(shares.ravel(), max(0.0, 1.0 - shares.sum()))
         weights = weights / weights.max()
         switches = np.where(enter, 1.0, -1.0)
-        return np.concatenate([2.0 * weights - 1.0, switches]).astype(np.float32)
+        return np.concatenate([2.0 * weights - 1.0, switches]).astype(dtype)
     if isinstance(codec, DiscreteActions):
         return _nearest_catalogue_entry(codec, shares, enter, selling)
     return _nearest_levels(codec, shares, enter)

@@ -1,12 +1,20 @@
-"""Spend-and-entry plans played on the expected (noise-free) model, in batches.
+"""Plans and courses of action, played on the expected (noise-free) model.
 
-A plan for the ``H`` periods left holds, per period, a spend level (the share
-of the available money spent) and weights over the segment x channel pairs;
-the weights are spread over the pairs that sell in that period, so one plan
-stays meaningful whatever the entry dates. Entry dates are given per segment
-as an offset from now (``H`` or more: never). :func:`plan_returns` plays a
-whole batch of plans at once with :func:`gtmgym.envs.dynamics.step`, the same
-code the environments run.
+Two ways of writing what an agent will do over the ``H`` periods left:
+
+- a **plan**, what the planner optimises: per period, a spend level (the
+  share of the available money spent) and weights over the segment x channel
+  pairs, spread over the pairs that sell in that period (so one plan stays
+  meaningful whatever the entry dates), and an entry date per segment as an
+  offset from now (``H`` or more: never). :func:`plan_returns` plays a batch
+  of plans.
+- a **course**, what an agent can actually play: one action of the agent's
+  own action mode per period. :func:`course_returns` plays a batch of courses
+  by decoding each action exactly as the environment does, so a course's
+  score is the return the environment gives it (noise off).
+
+Both run :func:`gtmgym.envs.dynamics.step` and
+:func:`gtmgym.envs.reward.reward`, the code the environments run.
 """
 
 from __future__ import annotations
@@ -14,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from gtmgym.envs import dynamics
+from gtmgym.envs.actions import ActionCodec
 from gtmgym.envs.params import MarketParams
 from gtmgym.envs.reward import reward
 from gtmgym.envs.state import MarketState
@@ -22,6 +31,19 @@ from gtmgym.envs.state import MarketState
 def repeat_state(state: MarketState, count: int) -> MarketState:
     """A batch of ``count`` copies of a one-environment state."""
     return state.repeat(count)
+
+
+def spread_shares(
+    params: MarketParams, selling: np.ndarray, weights: np.ndarray, levels: np.ndarray
+) -> np.ndarray:
+    """(N, S, C) shares: ``weights`` (N, S, C) spread over the selling pairs, times ``levels``.
+
+    A plan whose weights miss every selling pair spends nothing.
+    """
+    spread = weights * selling[:, :, None] * params.available[None]
+    total = spread.sum(axis=(1, 2), keepdims=True)
+    shares = np.divide(spread, total, out=np.zeros_like(spread), where=total > 0)
+    return shares * levels[:, None, None]
 
 
 def plan_returns(
@@ -50,19 +72,41 @@ def plan_returns(
     batch = repeat_state(state, count)
     total = np.zeros(count)
     alive = np.ones(count, dtype=bool)
-    usable = params.available[None]
     for period in range(horizon):
         enter = entry_at == period
         selling = dynamics.entry(params, batch, enter)[3]
         if period == 0 and first_shares is not None:
             shares = first_shares
         else:
-            spread = weights[:, period] * selling[:, :, None] * usable
-            spread_total = spread.sum(axis=(1, 2), keepdims=True)
-            shares = np.divide(
-                spread, spread_total, out=np.zeros_like(spread), where=spread_total > 0
-            )
-            shares = shares * levels[:, period, None, None]
+            shares = spread_shares(params, selling, weights[:, period], levels[:, period])
+        batch, figures = dynamics.step(params, batch, shares, enter, None)
+        total += np.where(alive, reward(params, figures), 0.0)
+        alive &= ~figures.bankrupt
+    return total
+
+
+def course_returns(
+    params: MarketParams, codec: ActionCodec, state: MarketState, actions: np.ndarray
+) -> np.ndarray:
+    """Total reward of each course of actions from ``state`` to the end.
+
+    Args:
+        params: the model.
+        codec: the action codec the actions are written in.
+        state: the current state, one environment.
+        actions: (N, H, ...) one action per course and period, in the
+            codec's mode.
+
+    Returns:
+        (N,) the sum of the rewards, counting nothing after a bankruptcy:
+        what the noise-free environment pays for playing each course.
+    """
+    count, horizon = actions.shape[:2]
+    batch = repeat_state(state, count)
+    total = np.zeros(count)
+    alive = np.ones(count, dtype=bool)
+    for period in range(horizon):
+        shares, enter = codec.decode(codec.check(actions[:, period]), batch.selling)
         batch, figures = dynamics.step(params, batch, shares, enter, None)
         total += np.where(alive, reward(params, figures), 0.0)
         alive &= ~figures.bankrupt
@@ -78,8 +122,5 @@ def first_decision(
 ) -> tuple[np.ndarray, np.ndarray]:
     """The shares (S, C) and entries (S,) a plan makes in its first period."""
     enter = entry_at == 0
-    selling = dynamics.entry(params, state, enter[None])[3][0]
-    spread = weights * selling[:, None] * params.available
-    total = spread.sum()
-    shares = spread / total * level if total > 0 else np.zeros_like(spread)
-    return shares, enter
+    selling = dynamics.entry(params, state, enter[None])[3]
+    return spread_shares(params, selling, weights[None], np.array([level]))[0], enter
