@@ -107,9 +107,9 @@ def test_run_writes_every_output_file(tmp_path):
     } <= set(allocations.columns)
     assert len(allocations) == 3 * 2 * 2 * 6 * 3 * 3
     config = yaml.safe_load((out / "config.yaml").read_text())
-    assert config["experiment"]["name"] == "tiny"
+    assert config["name"] == "tiny"
     assert config["scenario"]["periods"] == 6
-    assert "gymnasium" in config["versions"]
+    assert "gymnasium" in config["provenance"]["versions"]
     assert "planner" in (out / "report.md").read_text()
     assert "planner" in result.stdout
     curves = pd.read_csv(out / "curves.csv")
@@ -142,8 +142,8 @@ def test_scenario_option_runs_the_experiments_agents_elsewhere(tmp_path):
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     config = yaml.safe_load((out / "config.yaml").read_text())
-    assert config["experiment"]["name"] == "learning-quality"
-    assert config["experiment"]["scenario"] == "tabular"
+    assert config["name"] == "learning-quality"
+    assert config["provenance"]["scenario"] == "tabular"
     assert config["scenario"]["name"] == "tabular"
     assert set(pd.read_csv(out / "episodes.csv")["scenario"]) == {"tabular"}
     result = gtmgym_cli("run", "learning-quality", "--scenario", "nowhere", cwd=tmp_path)

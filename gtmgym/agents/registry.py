@@ -3,7 +3,10 @@
 Tuned defaults for each bundled scenario live in ``gtmgym/agents/defaults/
 <agent>.yaml`` (a mapping from scenario name to hyperparameters, with a
 ``_default`` entry for every other scenario); ``make`` starts from them and
-applies the caller's keywords on top.
+applies the caller's keywords on top. Defaults adapt rather than refuse: an
+agent asked for no action mode acts in the scenario's if it can, else in its
+own (:func:`default_action_mode`), and a tuned setting too large for a short
+training budget is scaled to it (:func:`fitted_to_budget`).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import yaml
 
 from gtmgym.agents.base import AGENT_FILE, Agent
 from gtmgym.envs.market_expansion import ScenarioSource, configured_scenario
+from gtmgym.envs.scenario import ActionMode, Scenario
 
 # name -> "module:Class"; imported on use so heavy libraries (torch) load only when needed
 AGENTS: dict[str, str] = {
@@ -54,6 +58,31 @@ def tuned_defaults(name: str, scenario_name: str) -> dict[str, Any]:
     return dict(table.get(scenario_name, table.get("_default", {})) or {})
 
 
+def default_action_mode(name: str, scenario: Scenario) -> ActionMode:
+    """The mode agent ``name`` acts in when none is asked for: the scenario's,
+    or the first the agent supports if it cannot act in the scenario's (DQN
+    and Q-learning use the discrete catalogue of a continuous scenario)."""
+    supported = agent_class(name).action_modes
+    mode = scenario.actions.mode
+    return mode if mode in supported else supported[0]
+
+
+def fitted_to_budget(
+    name: str, scenario_name: str, total_steps: int, given: dict[str, Any]
+) -> dict[str, Any]:
+    """Tuned defaults of ``name`` that do not fit ``total_steps`` of training,
+    with values that do; settings in ``given`` (the caller's own) are left
+    alone, so an impossible one is still refused.
+
+    A tuned ``learning_starts`` at or beyond the budget (DQN's 1,000 against a
+    300-step smoke run) becomes a tenth of the budget.
+    """
+    starts = tuned_defaults(name, scenario_name).get("learning_starts")
+    if "learning_starts" in given or starts is None or starts < total_steps:
+        return {}
+    return {"learning_starts": total_steps // 10}
+
+
 def make(
     name: str,
     scenario: ScenarioSource = "default",
@@ -63,6 +92,9 @@ def make(
 ) -> Agent:
     """Build agent ``name`` for ``scenario``.
 
+    Args:
+        action_mode: the mode to act in; ``None``: :func:`default_action_mode`.
+
     Raises:
         ValueError: unknown agent, unsupported action mode, or invalid
             hyperparameters (the message names them).
@@ -70,8 +102,9 @@ def make(
     cls = agent_class(name)
     resolved = configured_scenario(scenario, None)
     settings = tuned_defaults(name, resolved.name) | hyperparameters
+    mode = action_mode or default_action_mode(name, resolved)
     try:
-        return cls(resolved, action_mode=action_mode, seed=seed, **settings)
+        return cls(resolved, action_mode=mode, seed=seed, **settings)
     except TypeError as error:
         raise ValueError(f"agent {name!r}: {error}") from None
 

@@ -67,7 +67,10 @@ def run_command(arguments: argparse.Namespace) -> int:
         value = getattr(arguments, option)
         if value is not None and value < (0 if option == "steps" else 1):
             raise ExperimentError(f"--{option.replace('_', '-')} must be positive, got {value}")
-    experiment = load_experiment(
+    wanted = None
+    if arguments.agents is not None:
+        wanted = [name.strip() for name in arguments.agents.split(",") if name.strip()]
+    experiment = load_experiment(  # validates the wanted agents only
         arguments.experiment,
         {
             "scenario": arguments.scenario,
@@ -75,26 +78,17 @@ def run_command(arguments: argparse.Namespace) -> int:
             "train_steps": arguments.steps,
             "eval_episodes": arguments.eval_episodes,
         },
+        agents=wanted,
     )
-    if arguments.agents:
-        wanted = [name.strip() for name in arguments.agents.split(",") if name.strip()]
-        known = {entry.name for entry in experiment.agents}
-        unknown = [name for name in wanted if name not in known]
-        if unknown:
-            raise ExperimentError(
-                f"--agents: {', '.join(unknown)} not in experiment {experiment.name!r} "
-                f"(it has: {', '.join(sorted(known))})"
-            )
-        experiment = experiment.model_copy(
-            update={"agents": [e for e in experiment.agents if e.name in wanted]}
-        )
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     out = Path(arguments.out or Path("runs") / f"{experiment.name}__{stamp}")
     console = Console(stderr=True)
     console.print(
         f"[bold]{experiment.name}[/]: {len(experiment.agents)} agents x "
-        f"{experiment.seeds} seeds on {experiment.scenario} -> {out}"
+        f"{experiment.seeds} seeds on {experiment.scenario_label} -> {out}"
     )
+    for note in experiment.notes:
+        console.print(f"note: {note}")
     jobs = arguments.jobs or os.cpu_count() or 1
     if arguments.no_progress:
         summary = run_experiment(experiment, out, arguments.executor, jobs, arguments.address)
@@ -103,7 +97,7 @@ def run_command(arguments: argparse.Namespace) -> int:
             summary = run_experiment(
                 experiment, out, arguments.executor, jobs, arguments.address, observer
             )
-    Console().print(summary_table(summary, f"{experiment.name} on {experiment.scenario}"))
+    Console().print(summary_table(summary, f"{experiment.name} on {experiment.scenario_label}"))
     console.print(f"results in {out}/ (report.md, summary.csv, episodes.csv, plots)")
     return 0
 

@@ -4,6 +4,7 @@ from gtmgym.envs.actions import InvalidActionError
 from gtmgym.envs.loader import ScenarioError, bundled_scenarios, load_scenario
 from gtmgym.envs.market_expansion import MarketExpansionEnv
 from gtmgym.envs.scenario import Scenario
+from gtmgym.envs.transition import NonFiniteStateError
 
 ENV_ID = "gtmgym/MarketExpansion-v0"
 
@@ -11,6 +12,7 @@ __all__ = [
     "ENV_ID",
     "InvalidActionError",
     "MarketExpansionEnv",
+    "NonFiniteStateError",
     "Scenario",
     "ScenarioError",
     "bundled_scenarios",

@@ -125,13 +125,31 @@ def _read_yaml(path: Path, given: str) -> Any:
             f"{given}: no such scenario file (and not a bundled scenario; bundled: {known})"
         )
     try:
+        return read_yaml(path)
+    except YamlFileError as error:
+        raise ScenarioError(str(error)) from None
+
+
+class YamlFileError(ValueError):
+    """A YAML file cannot be read or parsed; the message names the file and line."""
+
+
+def read_yaml(path: Path) -> Any:
+    """The data of a YAML file, read safely and refusing a key given twice.
+
+    Scenario and experiment files are both read through this.
+
+    Raises:
+        YamlFileError: the file cannot be read, or is not valid YAML.
+    """
+    try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
-        raise ScenarioError(f"{path}: cannot read the file: {error}") from None
+        raise YamlFileError(f"{path}: cannot read the file: {error}") from None
     try:
         return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader
     except yaml.YAMLError as error:
-        raise ScenarioError(f"{path}: not valid YAML: {_yaml_problem(error)}") from None
+        raise YamlFileError(f"{path}: not valid YAML: {_yaml_problem(error)}") from None
 
 
 def _yaml_problem(error: yaml.YAMLError) -> str:

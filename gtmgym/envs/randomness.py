@@ -12,6 +12,12 @@ Distributions are exact: normals by the polar method, binomials by inversion
 when ``n * min(p, 1 - p) <= 30`` and by BTPE otherwise (Kachitvichyanukul and
 Schmeiser 1988, as NumPy's ``Generator.binomial`` does), multinomials as a
 chain of conditional binomials (as NumPy's ``multinomial`` does).
+
+The binomial and multinomial samplers refuse a NaN probability and more than
+:data:`MAX_TRIALS` trials with :class:`SamplerInputError`: BTPE's rejection
+loop compares its draws with the probability, so on NaN it never accepts and
+a compiled loop cannot be interrupted. The scenario's allowed ranges keep the
+model's draws far inside these limits (docs/model.md, Allowed ranges).
 """
 
 from __future__ import annotations
@@ -22,7 +28,12 @@ import numpy as np
 from numba import njit, uint64
 
 KEY_WORDS = 4
+MAX_TRIALS = 2**53  # counts above this are not exact in float64, where the model keeps them
 _LOW_BIT = np.uint64(1)  # made once: a NumPy scalar costs a quarter of stream_key
+
+
+class SamplerInputError(ValueError):
+    """A compiled sampler was given an input it cannot draw from (NaN, too many trials)."""
 
 
 def stream_key(rng: np.random.Generator) -> np.ndarray:
@@ -70,7 +81,15 @@ def standard_normal(state: np.ndarray) -> float:
 
 @njit(cache=True)
 def binomial(state: np.ndarray, n: int, p: float) -> int:
-    """A Binomial(n, p) draw; ``p`` is clipped to [0, 1]."""
+    """A Binomial(n, p) draw; ``p`` is clipped to [0, 1].
+
+    Raises:
+        SamplerInputError: ``p`` is NaN, or ``n`` is above :data:`MAX_TRIALS`.
+    """
+    if p != p:
+        raise SamplerInputError("binomial: the probability is NaN")
+    if n > MAX_TRIALS:
+        raise SamplerInputError("binomial: more than 2**53 trials")
     if n <= 0 or p <= 0.0:
         return 0
     if p >= 1.0:
@@ -86,7 +105,16 @@ def multinomial(state: np.ndarray, n: int, probabilities: np.ndarray, out: np.nd
 
     The probabilities may sum to less than one: the rest is the outcome that
     is not counted (here: a prospect not won).
+
+    Raises:
+        SamplerInputError: a probability is not finite, or ``n`` is above
+            :data:`MAX_TRIALS`.
     """
+    if n > MAX_TRIALS:
+        raise SamplerInputError("multinomial: more than 2**53 trials")
+    for k in range(probabilities.shape[0]):
+        if not math.isfinite(probabilities[k]):
+            raise SamplerInputError("multinomial: a probability is not finite")
     remaining = n
     mass_left = 1.0
     for k in range(probabilities.shape[0]):

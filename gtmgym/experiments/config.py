@@ -8,6 +8,7 @@ are errors naming the field). Bundled experiments live in
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
@@ -15,7 +16,13 @@ from typing import Annotated, Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from gtmgym.envs.loader import ScenarioError, bundled_scenarios, load_scenario
+from gtmgym.envs.loader import (
+    ScenarioError,
+    YamlFileError,
+    bundled_scenarios,
+    load_scenario,
+    read_yaml,
+)
 from gtmgym.envs.scenario import ActionMode, Scenario
 
 EXPERIMENT_PACKAGE = "gtmgym.experiments.bundled"
@@ -48,7 +55,9 @@ class Experiment(BaseModel):
 
     name: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")]
     description: str = ""
-    scenario: str = "default"
+    # a bundled name, a path, or the scenario's fields inline (as the
+    # config.yaml of a run has them, so it reruns without the original file)
+    scenario: str | dict[str, Any] = "default"
     scenario_overrides: dict[str, Any] = {}
     agents: Annotated[list[AgentEntry], Field(min_length=1)]
     seeds: Annotated[int, Field(ge=1, le=10_000)] = 10
@@ -56,6 +65,12 @@ class Experiment(BaseModel):
     eval_episodes: Annotated[int, Field(ge=1)] = 10
     checkpoints: Annotated[int, Field(ge=1)] = 5
     eval_seed: Annotated[int, Field(ge=0)] = 1_000_000
+    # where a run's config.yaml came from (package versions, git commit, the
+    # scenario as given); recorded by `gtmgym run`, never read when running
+    provenance: dict[str, Any] = {}
+    # what loading changed so the defaults fit this scenario and budget (an
+    # agent's action mode, a tuned setting scaled down), one line each
+    notes: list[str] = []
 
     @model_validator(mode="after")
     def _agents_known_and_budgets_possible(self) -> Experiment:
@@ -85,6 +100,13 @@ class Experiment(BaseModel):
         """The scenario with its overrides applied and validated."""
         return load_scenario(self.scenario, self.scenario_overrides)
 
+    @property
+    def scenario_label(self) -> str:
+        """The scenario as people name it: bundled name, path, or inline name."""
+        if isinstance(self.scenario, str):
+            return self.scenario
+        return f"{self.scenario.get('name', '?')} (inline)"
+
 
 def bundled_experiments() -> list[str]:
     """Names of the experiments shipped with the package."""
@@ -94,7 +116,11 @@ def bundled_experiments() -> list[str]:
     )
 
 
-def load_experiment(source: str | Path, overrides: dict[str, Any] | None = None) -> Experiment:
+def load_experiment(
+    source: str | Path,
+    overrides: dict[str, Any] | None = None,
+    agents: Sequence[str] | None = None,
+) -> Experiment:
     """An experiment from a bundled name or a YAML path, or a scenario run
     with the default experiment's agents.
 
@@ -103,6 +129,8 @@ def load_experiment(source: str | Path, overrides: dict[str, Any] | None = None)
             bundled scenario name / scenario YAML path (then every agent of
             the default experiment is compared on that scenario).
         overrides: top-level fields to replace (e.g. from the command line).
+        agents: the labels of the agents to keep (``None``: all); only these
+            are validated, so an agent left out cannot refuse the run.
 
     Raises:
         ExperimentError: the file is missing or invalid, or the scenario is.
@@ -146,11 +174,36 @@ def load_experiment(source: str | Path, overrides: dict[str, Any] | None = None)
                     f"The agents of experiment {data.get('name')!r} on scenario {written}.",
                 )
         data.update(given)
+    if agents is not None:
+        data["agents"] = _selected(data, agents, origin)
     return validate_experiment(data, origin)
 
 
+def _selected(data: dict[str, Any], wanted: Sequence[str], origin: str) -> Any:
+    """The entries of ``data["agents"]`` whose labels are in ``wanted``."""
+    entries = data.get("agents")
+    if not isinstance(entries, list):
+        return entries  # validation says what is wrong with it
+    labels = [
+        entry.get("label") or entry.get("agent") if isinstance(entry, dict) else None
+        for entry in entries
+    ]
+    unknown = [name for name in wanted if name not in labels]
+    if unknown:
+        raise ExperimentError(
+            f"{origin}: agents to run {', '.join(unknown)} not in experiment "
+            f"{data.get('name')!r} (it has: {', '.join(sorted(map(str, labels)))})"
+        )
+    return [entry for entry, label in zip(entries, labels, strict=True) if label in wanted]
+
+
 def validate_experiment(data: Any, origin: str) -> Experiment:
-    """Validate parsed data (and its scenario); ``origin`` names it in errors."""
+    """Validate parsed data (and its scenario); ``origin`` names it in errors.
+
+    Returns:
+        The experiment, with the defaults fitted to its scenario and budget
+        (see :func:`_fit_agents`) and a note in ``notes`` for each change.
+    """
     if not isinstance(data, dict):
         raise ExperimentError(
             f"{origin}: an experiment must be a mapping, got {type(data).__name__}"
@@ -164,39 +217,68 @@ def validate_experiment(data: Any, origin: str) -> Experiment:
             message = problem["msg"].removeprefix("Value error, ")
             if problem["type"] == "extra_forbidden":
                 message = "unknown field"
-            shown = f" (got {problem.get('input')!r})" if where else ""
+            got = repr(problem.get("input"))  # an inline scenario is kilobytes long
+            shown = f" (got {got if len(got) <= 80 else got[:77] + '...'})" if where else ""
             lines.append(f"  - {where + ': ' if where else ''}{message}{shown}")
         raise ExperimentError(f"{origin}: invalid experiment\n" + "\n".join(lines)) from None
     try:
         scenario = experiment.resolved_scenario()
     except ScenarioError as error:
         raise ExperimentError(f"{origin}: field scenario: {error}") from None
-    _check_agents_build(experiment, scenario, origin)
-    return experiment
+    return _fit_agents(experiment, scenario, origin)
 
 
-def _check_agents_build(experiment: Experiment, scenario: Scenario, origin: str) -> None:
-    """Build each agent once, so bad hyperparameters fail now, not mid-run."""
-    from gtmgym.agents.registry import make
+def _fit_agents(experiment: Experiment, scenario: Scenario, origin: str) -> Experiment:
+    """Fit each agent's defaults to the scenario and budget, then build it once,
+    so bad hyperparameters fail now, not mid-run.
 
+    An agent given no action mode that cannot act in the scenario's gets its
+    own, and a tuned setting too large for ``train_steps`` is scaled to it
+    (:func:`gtmgym.agents.registry.fitted_to_budget`); both are written into
+    the entry, so the resolved config records what ran. What the entry sets
+    itself is never changed: if it cannot work, that is the error.
+    """
+    from gtmgym.agents import registry
+
+    steps = experiment.train_steps
+    entries, notes = [], list(experiment.notes)
     for index, entry in enumerate(experiment.agents):
+        if entry.action_mode is None:
+            mode = registry.default_action_mode(entry.agent, scenario)
+            if mode != scenario.actions.mode:
+                entry = entry.model_copy(update={"action_mode": mode})
+                notes.append(
+                    f"{entry.name}: acts in the {mode} mode (it has no "
+                    f"{scenario.actions.mode} one, the scenario's)"
+                )
+        learns = registry.agent_class(entry.agent).learns and steps > 0
+        fitted = (
+            registry.fitted_to_budget(entry.agent, scenario.name, steps, entry.hyperparameters)
+            if learns
+            else {}
+        )
+        if fitted:
+            tuned = registry.tuned_defaults(entry.agent, scenario.name)
+            changes = ", ".join(f"{key} {tuned[key]} -> {value}" for key, value in fitted.items())
+            notes.append(f"{entry.name}: {changes} (tuned default) to fit {steps} training steps")
+            entry = entry.model_copy(update={"hyperparameters": entry.hyperparameters | fitted})
         try:
-            agent = make(
+            agent = registry.make(
                 entry.agent, scenario, action_mode=entry.action_mode, **entry.hyperparameters
             )
-            if agent.learns and experiment.train_steps > 0:
-                agent.check_budget(experiment.train_steps)
+            if learns:
+                agent.check_budget(steps)
         except ValueError as error:
             raise ExperimentError(f"{origin}: agents[{index}] ({entry.name}): {error}") from None
+        entries.append(entry)
+    return experiment.model_copy(update={"agents": entries, "notes": notes})
 
 
 def _read(path: Path) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise ExperimentError(f"{path}: cannot read the file: {error}") from None
-    except yaml.YAMLError as error:
-        raise ExperimentError(f"{path}: not valid YAML: {error}") from None
+    try:  # as scenario files are read, so a key given twice is refused
+        data = read_yaml(path)
+    except YamlFileError as error:
+        raise ExperimentError(str(error)) from None
     if not isinstance(data, dict):
         raise ExperimentError(f"{path}: an experiment must be a mapping of fields")
     return data

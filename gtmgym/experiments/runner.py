@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from gtmgym.agents.registry import make
 from gtmgym.experiments.config import Experiment
 from gtmgym.experiments.report import build_report
 from gtmgym.experiments.store import RunStore
@@ -64,11 +65,49 @@ def units_of(experiment: Experiment) -> list[Unit]:
     ]
 
 
+def resolved_experiment(experiment: Experiment) -> Experiment:
+    """The experiment with nothing left to look up: what ``config.yaml`` holds.
+
+    The scenario is inline with its overrides applied, and each agent has the
+    action mode and every hyperparameter it is built with (tuned defaults
+    included), so the file reruns the same runs after the scenario file or the
+    tuned defaults change, and a resume can compare contents, not paths.
+    ``provenance`` records package versions, the git commit and the scenario
+    as it was given.
+    """
+    scenario = experiment.resolved_scenario()
+    agents = []
+    for entry in experiment.agents:
+        agent = make(entry.agent, scenario, action_mode=entry.action_mode, **entry.hyperparameters)
+        agents.append(
+            entry.model_copy(
+                update={"action_mode": agent.action_mode, "hyperparameters": agent.hyperparameters}
+            )
+        )
+    return experiment.model_copy(
+        update={
+            "description": experiment.description
+            or f"{experiment.name}: {len(agents)} agents on scenario {scenario.name}.",
+            "scenario": scenario.model_dump(mode="json"),
+            "scenario_overrides": {},
+            "agents": agents,
+            "provenance": _provenance(experiment),
+        }
+    )
+
+
 def resolved_config(experiment: Experiment) -> dict[str, Any]:
-    """What ``config.yaml`` records: the experiment, its scenario, provenance."""
-    return {
-        "experiment": experiment.model_dump(mode="json"),
-        "scenario": experiment.resolved_scenario().model_dump(mode="json"),
+    """What ``config.yaml`` records: the resolved experiment, an experiment file."""
+    return resolved_experiment(experiment).model_dump(mode="json")
+
+
+def _provenance(experiment: Experiment) -> dict[str, Any]:
+    given: dict[str, Any] = {
+        "scenario": experiment.scenario if isinstance(experiment.scenario, str) else "inline"
+    }
+    if experiment.scenario_overrides:
+        given["scenario_overrides"] = experiment.scenario_overrides
+    return given | {
         "versions": {name: _version(name) for name in PACKAGES},
         "python": platform.python_version(),
         "git_commit": _git_commit(),
@@ -91,9 +130,9 @@ def run_experiment(
     """
     observer = observer or RunObserver()
     store = RunStore(out)
-    config = resolved_config(experiment)
-    store.prepare(config)
-    units = units_of(experiment)
+    resolved = resolved_experiment(experiment)
+    store.prepare(resolved.model_dump(mode="json"))
+    units = units_of(resolved)
     pending = [unit for unit in units if not store.done(unit.run_name)]
     observer.started(len(units), len(units) - len(pending))
     if executor == "ray":

@@ -10,6 +10,7 @@ the units and replaced atomically, so they never hold duplicates or half rows.
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import tempfile
 from pathlib import Path
@@ -23,6 +24,14 @@ from gtmgym.experiments.unit import UnitResult
 TABLES = ("episodes", "curves", "allocations")
 UNITS = "units"
 CONFIG = "config.yaml"
+CONFIG_HEADER = """\
+# The experiment as `gtmgym run` ran it: the scenario inline with its overrides
+# applied, each agent's action mode and every hyperparameter (tuned defaults
+# included). `gtmgym run <this file> --out <another folder>` reruns it; running
+# ignores `provenance`. Resuming into this folder needs the same experiment.
+"""
+# what a run's rows do not depend on: a resume may differ in these
+NOT_RESULTS = ("name", "description", "notes", "provenance")
 
 
 class OutputError(ValueError):
@@ -37,11 +46,17 @@ class RunStore:
         self.units = self.root / UNITS
 
     def prepare(self, config: dict[str, Any]) -> None:
-        """Create the folder, or check it holds this same experiment.
+        """Create the folder and write ``config.yaml``, or check that the runs
+        already there are of this same experiment (a resume).
+
+        Args:
+            config: the resolved experiment (see
+                :func:`gtmgym.experiments.runner.resolved_experiment`).
 
         Raises:
-            OutputError: the folder cannot be written, or holds the results of
-                a different experiment (which would be mixed with these).
+            OutputError: the folder cannot be written, or holds runs of an
+                experiment that differs in anything that decides the results
+                (the message lists what); the folder is then left as it was.
         """
         try:
             self.units.mkdir(parents=True, exist_ok=True)
@@ -50,16 +65,17 @@ class RunStore:
         except OSError as error:
             raise OutputError(f"{self.root}: cannot write the output folder: {error}") from None
         existing = self.root / CONFIG
-        if existing.exists():
-            previous = yaml.safe_load(existing.read_text(encoding="utf-8")) or {}
-            if previous.get("experiment") != config["experiment"]:
-                raise OutputError(
-                    f"{self.root} holds the results of a different experiment "
-                    f"({previous.get('experiment', {}).get('name')!r} with other settings); "
-                    "choose another --out, or delete that folder"
-                )
+        if existing.exists() and self.finished():
+            problem = _resume_problem(self.root, config)
+            if problem:
+                raise OutputError(problem)
+        else:  # a resume keeps the config.yaml of the first start
+            write_atomic(existing, CONFIG_HEADER + yaml.safe_dump(config, sort_keys=False))
         self._remove_partial_units()
-        write_atomic(self.root / CONFIG, yaml.safe_dump(config, sort_keys=False))
+
+    def finished(self) -> list[str]:
+        """The runs written so far."""
+        return sorted(p.name for p in self.units.iterdir() if not p.name.startswith("."))
 
     def done(self, run_name: str) -> bool:
         return (self.units / run_name).is_dir()
@@ -94,6 +110,87 @@ class RunStore:
     def _remove_partial_units(self) -> None:
         for leftover in self.units.glob(".partial-*"):
             shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _resume_problem(root: Path, config: dict[str, Any]) -> str | None:
+    """Why the runs in ``root`` must not be completed with ``config``, if so."""
+    path = root / CONFIG
+    fresh = f"run it into a new folder (--out NEW_FOLDER), or delete {root} to start over"
+    try:
+        previous = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+        return f"{path}: cannot read it ({error}), so the runs there cannot be checked; {fresh}"
+    if not isinstance(previous, dict) or "agents" not in previous:
+        return (
+            f"{path} was written by an earlier gtmgym that did not record the resolved "
+            f"experiment, so its runs cannot be checked against this one; {fresh}"
+        )
+    changes = differences(results_view(previous), results_view(config))
+    if not changes:
+        return None
+    shown = changes[:12] + ([f"... and {len(changes) - 12} more"] if len(changes) > 12 else [])
+    rerun = shlex.join(["gtmgym", "run", str(path), "--out", str(root)])
+    return (
+        f"{root} holds runs of a different experiment, and completing them with this one "
+        "would mix the two (in the folder -> in this experiment):\n"
+        + "\n".join(f"  - {change}" for change in shown)
+        + f"\nTo keep both, {fresh}. To complete the runs there: {rerun}"
+    )
+
+
+def results_view(config: dict[str, Any]) -> dict[str, Any]:
+    """The parts of a resolved config that decide the rows, agents by label.
+
+    Everything but :data:`NOT_RESULTS` and the scenario's description counts
+    (a field added later counts too), plus the package versions.
+    """
+    view: dict[str, Any] = {}
+    for key, value in config.items():
+        if key == "scenario" and isinstance(value, dict):
+            view[key] = {field: v for field, v in value.items() if field != "description"}
+        elif key == "agents" and isinstance(value, list):
+            for entry in value:
+                label = entry.get("label") or entry.get("agent")
+                view[f"agent {label}"] = {k: v for k, v in entry.items() if k != "label"}
+        elif key not in NOT_RESULTS:
+            view[key] = value
+    view["versions"] = (config.get("provenance") or {}).get("versions")
+    return view
+
+
+def differences(before: Any, after: Any, path: str = "", separator: str = "") -> list[str]:
+    """What changed from ``before`` to ``after``, one ``path: old -> new`` line
+    per leaf (``scenario segments[0].churn: 0.05 -> 0.08``)."""
+    if before == after:
+        return []
+    if isinstance(before, dict) and isinstance(after, dict):
+        lines = []
+        for key in dict.fromkeys([*before, *after]):
+            lines += differences(
+                before.get(key, _ABSENT),
+                after.get(key, _ABSENT),
+                f"{path}{separator}{key}",
+                " " if not path else ".",
+            )
+        return lines
+    if isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
+        lines = []
+        for index, (old, new) in enumerate(zip(before, after, strict=True)):
+            lines += differences(old, new, f"{path}[{index}]", separator)
+        return lines
+    if after is _ABSENT:
+        return [f"{path}: only in the folder"]
+    if before is _ABSENT:
+        return [f"{path}: only in this experiment"]
+    return [f"{path}: {_show(before)} -> {_show(after)}"]
+
+
+_ABSENT = object()
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def write_atomic(path: Path, text: str) -> None:
