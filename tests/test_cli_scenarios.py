@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
+import gymnasium as gym
 import pytest
 
 import gtmgym
+from gtmgym.cli import main
 
 
 def gtmgym_cli(*arguments: str) -> subprocess.CompletedProcess:
@@ -32,6 +35,21 @@ def test_describe_prints_parameters_spaces_and_catalogue():
     for name in model.feature_names:
         assert name in result.stdout
     assert "north-america" in result.stdout and "half-saturation" in result.stdout
+
+
+# every way describe (or a scenario's description) may state the catalogue's size
+CATALOGUE_SIZE = re.compile(r"catalogue of (\d+)|(\d+)[- ]entr(?:y|ies) catalogue")
+
+
+@pytest.mark.parametrize("action_mode", [None, "continuous"])
+@pytest.mark.parametrize("scenario", gtmgym.bundled_scenarios())
+def test_describe_counts_the_catalogue_of_the_action_space(scenario, action_mode, capsys):
+    options = [] if action_mode is None else ["--action-mode", action_mode]
+    assert main(["describe", scenario, *options]) == 0
+    printed = capsys.readouterr().out
+    stated = {int(a or b) for a, b in CATALOGUE_SIZE.findall(printed)}
+    env = gym.make(gtmgym.ENV_ID, scenario=scenario, action_mode="discrete")
+    assert stated == {env.action_space.n}
 
 
 def test_validate_accepts_a_valid_file_and_refuses_an_invalid_one(tmp_path):

@@ -9,6 +9,7 @@ import gymnasium as gym
 
 from gtmgym.envs import ENV_ID
 from gtmgym.envs.loader import ScenarioError, bundled_scenarios, load_scenario, scenario_path
+from gtmgym.envs.market_expansion import MarketExpansionEnv
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -69,7 +70,16 @@ def describe_scenario(arguments: argparse.Namespace) -> int:
     print(f"\naction space ({model.action_mode}): {model.action_space}")
     for line in model.codec.describe():
         print(f"  {line}")
+    print(f"discrete catalogue of {_catalogue_size(arguments.scenario, model)} allocations")
     return 0
+
+
+def _catalogue_size(scenario: str, model: MarketExpansionEnv) -> int:
+    """The number of entries of the scenario's discrete catalogue, read from the
+    env's space (built in the discrete mode when ``model`` is in another)."""
+    if model.action_mode == "discrete":
+        return int(model.action_space.n)
+    return int(gym.make(ENV_ID, scenario=scenario, action_mode="discrete").action_space.n)
 
 
 def _print_segments(scenario) -> None:
