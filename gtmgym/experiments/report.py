@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import yaml
@@ -52,16 +53,11 @@ def build_report(run_dir: str | Path) -> pd.DataFrame:
 
 
 def _markdown(run_dir: Path, summary: pd.DataFrame, figures: dict[str, Path]) -> str:
-    config = {}
-    if (run_dir / CONFIG).is_file():
-        config = yaml.safe_load((run_dir / CONFIG).read_text(encoding="utf-8")) or {}
-    experiment = config.get("experiment", {})
+    config = read_config(run_dir)
     lines = [
-        f"# {experiment.get('name', run_dir.name)}",
+        f"# {config.get('name', run_dir.name)}",
         "",
-        f"Scenario `{experiment.get('scenario', '?')}`; {experiment.get('seeds', '?')} seeds; "
-        f"{experiment.get('train_steps', '?')} training steps; "
-        f"{experiment.get('eval_episodes', '?')} evaluation episodes per run.",
+        _settings(config),
         "",
         "Scores are mean evaluation returns per run (seed); intervals are 95% stratified "
         "bootstrap intervals over seeds; percent of planner compares mean returns.",
@@ -77,13 +73,41 @@ def _markdown(run_dir: Path, summary: pd.DataFrame, figures: dict[str, Path]) ->
     }
     for key, path in figures.items():
         lines += [f"## {titles[key]}", "", f"![{titles[key]}]({path.name})", ""]
-    versions = config.get("versions")
-    if versions:
-        lines += ["## Provenance", ""]
-        lines += [f"- {name}: {version}" for name, version in versions.items()]
-        if config.get("git_commit"):
-            lines.append(f"- git commit: {config['git_commit']}")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + _provenance(config)) + "\n"
+
+
+def read_config(run_dir: Path) -> dict[str, Any]:
+    """The resolved experiment of ``config.yaml`` (empty when there is none)."""
+    path = run_dir / CONFIG
+    if not path.is_file():
+        return {}
+    config = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return config if isinstance(config, dict) else {}
+
+
+def _settings(config: dict[str, Any]) -> str:
+    scenario = config.get("scenario", "?")
+    if isinstance(scenario, dict):
+        scenario = scenario.get("name", "?")
+    return (
+        f"Scenario `{scenario}`; {config.get('seeds', '?')} seeds; "
+        f"{config.get('train_steps', '?')} training steps; "
+        f"{config.get('eval_episodes', '?')} evaluation episodes per run."
+    )
+
+
+def _provenance(config: dict[str, Any]) -> list[str]:
+    provenance = config.get("provenance") or {}
+    versions = provenance.get("versions")
+    if not versions:
+        return []
+    lines = ["## Provenance", ""]
+    lines += [f"- {name}: {version}" for name, version in versions.items()]
+    if provenance.get("python"):
+        lines.append(f"- python: {provenance['python']}")
+    if provenance.get("git_commit"):
+        lines.append(f"- git commit: {provenance['git_commit']}")
+    return lines
 
 
 SUMMARY_HEADER = ["rank", "agent", "IQM return [95% CI]", "mean return", "% of planner", "seeds"]
