@@ -9,6 +9,7 @@ import pandas as pd
 import yaml
 
 from gtmgym.experiments import plots
+from gtmgym.experiments.reference import RandomReference, random_reference
 from gtmgym.experiments.store import CONFIG, OutputError, write_atomic
 from gtmgym.experiments.summary import summarise
 
@@ -37,7 +38,9 @@ def build_report(run_dir: str | Path) -> pd.DataFrame:
         raise OutputError(f"{run_dir}: episodes.csv has no runs yet")
     curves = read_table(run_dir, "curves")
     allocations = read_table(run_dir, "allocations")
-    summary = summarise(episodes)
+    config = read_config(run_dir)
+    reference = random_reference(config, episodes)
+    summary = summarise(episodes, random_returns=reference.returns)
     write_atomic(run_dir / "summary.csv", summary.to_csv(index=False))
     figures = {
         "learning_curves": plots.learning_curves(
@@ -48,12 +51,17 @@ def build_report(run_dir: str | Path) -> pd.DataFrame:
     if not allocations.empty:
         figures["spend"] = plots.spend_heatmaps(allocations, run_dir / PLOTS["spend"])
         figures["customers"] = plots.customers_over_time(allocations, run_dir / PLOTS["customers"])
-    write_atomic(run_dir / "report.md", _markdown(run_dir, summary, figures))
+    write_atomic(run_dir / "report.md", _markdown(run_dir, config, summary, figures, reference))
     return summary
 
 
-def _markdown(run_dir: Path, summary: pd.DataFrame, figures: dict[str, Path]) -> str:
-    config = read_config(run_dir)
+def _markdown(
+    run_dir: Path,
+    config: dict[str, Any],
+    summary: pd.DataFrame,
+    figures: dict[str, Path],
+    reference: RandomReference,
+) -> str:
     lines = [
         f"# {config.get('name', run_dir.name)}",
         "",
@@ -61,6 +69,9 @@ def _markdown(run_dir: Path, summary: pd.DataFrame, figures: dict[str, Path]) ->
         "",
         "Scores are mean evaluation returns per run (seed); intervals are 95% stratified "
         "bootstrap intervals over seeds; percent of planner compares mean returns.",
+        "",
+        "The normalised score (summary.csv) is (R - R_random) / (R_planner - R_random) on "
+        f"mean returns. {reference.source}",
         "",
         format_table(summary, markdown=True),
         "",

@@ -24,7 +24,7 @@ from gtmgym.agents.registry import make
 from gtmgym.experiments.config import Experiment
 from gtmgym.experiments.report import build_report
 from gtmgym.experiments.store import RunStore
-from gtmgym.experiments.unit import Unit, UnitResult, run_unit
+from gtmgym.experiments.unit import Unit, UnitResult, run_unit, units_of
 
 Executor = Literal["local", "ray"]
 PACKAGES = ("gtmgym", "gymnasium", "numpy", "scipy", "pandas", "stable-baselines3", "torch")
@@ -40,29 +40,6 @@ class RunObserver:
     def unit_progress(self, run_name: str, fraction: float) -> None: ...
 
     def unit_finished(self, run_name: str) -> None: ...
-
-
-def units_of(experiment: Experiment) -> list[Unit]:
-    """Every run of the experiment, agent by agent, seed by seed."""
-    scenario = experiment.resolved_scenario()
-    scenario_data = scenario.model_dump(mode="json")
-    return [
-        Unit(
-            scenario_name=scenario.name,
-            scenario=scenario_data,
-            label=entry.name,
-            agent=entry.agent,
-            seed=seed,
-            train_steps=experiment.train_steps,
-            eval_episodes=experiment.eval_episodes,
-            checkpoints=experiment.checkpoints,
-            eval_seed=experiment.eval_seed,
-            action_mode=entry.action_mode,
-            hyperparameters=dict(entry.hyperparameters),
-        )
-        for entry in experiment.agents
-        for seed in range(experiment.seeds)
-    ]
 
 
 def resolved_experiment(experiment: Experiment) -> Experiment:

@@ -3,10 +3,14 @@
 A run's score is its mean evaluation return; an agent's statistics are over
 its runs (one per seed). ``pct_of_planner`` is 100 x the agent's mean return
 over the planner's; ``normalised_score`` is (R - R_random) / (R_planner -
-R_random) on mean returns, when both reference agents are in the experiment.
+R_random) on mean returns, with R_random from the experiment's random agent or,
+when it did not run, from a reference evaluated on the same episodes (see
+:mod:`gtmgym.experiments.reference`).
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
@@ -47,8 +51,17 @@ def run_scores(episodes: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def summarise(episodes: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
-    """The summary table, ranked by IQM return (best first)."""
+def summarise(
+    episodes: pd.DataFrame, seed: int = 0, random_returns: Mapping[str, float] | None = None
+) -> pd.DataFrame:
+    """The summary table, ranked by IQM return (best first).
+
+    Args:
+        episodes: evaluation episodes, one row each.
+        seed: seeds the bootstrap.
+        random_returns: R_random per scenario, for scenarios whose episodes
+            have no random agent.
+    """
     scores = run_scores(episodes)
     rows = []
     for (scenario, agent), runs in scores.groupby(["scenario", "agent"], sort=False):
@@ -71,18 +84,25 @@ def summarise(episodes: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
                 "mean_market_share": float(runs["market_share"].mean()),
             }
         )
-    summary = pd.DataFrame(rows)
-    summary["pct_of_planner"] = np.nan
-    summary["normalised_score"] = np.nan
-    for _, group in summary.groupby("scenario"):
-        by_agent = group.set_index("agent")["mean_return"]
-        if PLANNER in by_agent and by_agent[PLANNER] != 0:
-            summary.loc[group.index, "pct_of_planner"] = (
-                100.0 * group["mean_return"] / by_agent[PLANNER]
-            )
-            if RANDOM in by_agent and by_agent[PLANNER] != by_agent[RANDOM]:
-                summary.loc[group.index, "normalised_score"] = (
-                    group["mean_return"] - by_agent[RANDOM]
-                ) / (by_agent[PLANNER] - by_agent[RANDOM])
+    summary = _relative_to_planner(pd.DataFrame(rows), random_returns or {})
     summary = summary.sort_values("iqm_return", ascending=False, kind="stable")
     return summary[SUMMARY_COLUMNS].reset_index(drop=True)
+
+
+def _relative_to_planner(
+    summary: pd.DataFrame, random_returns: Mapping[str, float]
+) -> pd.DataFrame:
+    summary["pct_of_planner"] = np.nan
+    summary["normalised_score"] = np.nan
+    for scenario, group in summary.groupby("scenario"):
+        by_agent = group.set_index("agent")["mean_return"]
+        if PLANNER not in by_agent or by_agent[PLANNER] == 0:
+            continue
+        planner = by_agent[PLANNER]
+        summary.loc[group.index, "pct_of_planner"] = 100.0 * group["mean_return"] / planner
+        floor = by_agent[RANDOM] if RANDOM in by_agent else random_returns.get(scenario)
+        if floor is not None and planner != floor:
+            summary.loc[group.index, "normalised_score"] = (group["mean_return"] - floor) / (
+                planner - floor
+            )
+    return summary

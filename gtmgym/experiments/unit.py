@@ -20,6 +20,7 @@ import pandas as pd
 
 from gtmgym.agents.evaluation import evaluate, evaluate_with_periods
 from gtmgym.agents.registry import make
+from gtmgym.experiments.config import Experiment
 
 SEED_STRIDE = 1000
 
@@ -59,6 +60,29 @@ class UnitResult:
     episodes: pd.DataFrame
     curves: pd.DataFrame
     allocations: pd.DataFrame
+
+
+def units_of(experiment: Experiment) -> list[Unit]:
+    """Every run of the experiment, agent by agent, seed by seed."""
+    scenario = experiment.resolved_scenario()
+    scenario_data = scenario.model_dump(mode="json")
+    return [
+        Unit(
+            scenario_name=scenario.name,
+            scenario=scenario_data,
+            label=entry.name,
+            agent=entry.agent,
+            seed=seed,
+            train_steps=experiment.train_steps,
+            eval_episodes=experiment.eval_episodes,
+            checkpoints=experiment.checkpoints,
+            eval_seed=experiment.eval_seed,
+            action_mode=entry.action_mode,
+            hyperparameters=dict(entry.hyperparameters),
+        )
+        for entry in experiment.agents
+        for seed in range(experiment.seeds)
+    ]
 
 
 def run_unit(unit: Unit, progress: Progress | None = None) -> UnitResult:
