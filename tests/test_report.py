@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from test_experiments import FAST_PLANNER, write_experiment
+from test_experiments import FAST_PLANNER, gtmgym_cli, write_experiment
 
 from gtmgym.experiments.config import load_experiment
 from gtmgym.experiments.report import build_report
@@ -62,3 +62,50 @@ def test_report_says_why_a_normalised_score_is_missing(without_random, tmp_path)
     assert summary["normalised_score"].isna().all()
     assert "normalised_score is empty" in (copy / "report.md").read_text()
     assert "config.yaml does not hold the resolved scenario" in (copy / "report.md").read_text()
+
+
+@pytest.fixture(scope="module")
+def weak_planner(tmp_path_factory) -> Path:
+    """A run in which one planning step in the discrete mode, against the
+    continuous `greedy`, leaves the planner beaten on every episode."""
+    folder = tmp_path_factory.mktemp("weak-planner")
+    weak = {"iterations": 1, "replan_iterations": 1, "restarts": 1, "baselines": []}
+    agents = [
+        {"agent": "planner", "action_mode": "discrete", "hyperparameters": weak},
+        {"agent": "greedy", "action_mode": "continuous"},
+        {"agent": "equal"},
+    ]
+    path = write_experiment(
+        folder,
+        agents=agents,
+        scenario="channel-allocation",
+        scenario_overrides={"periods": 6, "noise": False},
+    )
+    run_experiment(load_experiment(path), folder / "out", jobs=1)
+    return folder / "out"
+
+
+def test_a_beaten_yardstick_is_flagged_with_counts_and_margin(weak_planner):
+    episodes = pd.read_csv(weak_planner / "episodes.csv")
+    returns = episodes.pivot(index=["seed", "episode"], columns="agent", values="return")
+    margins = 100.0 * (returns["greedy"] - returns["planner"]) / returns["planner"].abs()
+    assert (margins > 0).all(), "the setup should leave the planner beaten"
+    report = (weak_planner / "report.md").read_text()
+    before_table = report.split("| rank |")[0]
+    assert "The yardstick was beaten" in before_table
+    assert f"greedy beat it in 4 of 4 evaluation episodes, by up to {margins.max():.1f}%" in report
+    assert "equal beat" not in report
+    summary = pd.read_csv(weak_planner / "summary.csv").set_index("agent")
+    assert summary.loc["greedy", "pct_of_planner"] > 100.0
+    assert summary.loc["greedy", "episodes_beating_planner"] == 4
+    assert summary.loc["equal", "episodes_beating_planner"] == 0
+    printed = gtmgym_cli("report", str(weak_planner))
+    assert printed.returncode == 0, printed.stderr
+    assert "The yardstick was beaten" in " ".join(printed.stdout.split())
+
+
+def test_a_planner_no_agent_beat_is_not_flagged(without_random):
+    summary = pd.read_csv(without_random / "summary.csv").set_index("agent")
+    assert summary.loc["equal", "episodes_vs_planner"] == 4
+    assert summary.loc["equal", "episodes_beating_planner"] == 0
+    assert "yardstick" not in (without_random / "report.md").read_text()

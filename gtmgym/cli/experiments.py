@@ -20,7 +20,13 @@ from rich.progress import (
 from rich.table import Table
 
 from gtmgym.experiments.config import ExperimentError, load_experiment
-from gtmgym.experiments.report import SUMMARY_HEADER, build_report, read_table, summary_rows
+from gtmgym.experiments.report import (
+    SUMMARY_HEADER,
+    build_report,
+    read_table,
+    summary_rows,
+    yardstick_warning,
+)
 from gtmgym.experiments.runner import RunObserver, run_experiment
 from gtmgym.experiments.store import OutputError
 
@@ -97,7 +103,7 @@ def run_command(arguments: argparse.Namespace) -> int:
             summary = run_experiment(
                 experiment, out, arguments.executor, jobs, arguments.address, observer
             )
-    Console().print(summary_table(summary, f"{experiment.name} on {experiment.scenario_label}"))
+    print_summary(summary, f"{experiment.name} on {experiment.scenario_label}")
     console.print(f"results in {out}/ (report.md, summary.csv, episodes.csv, plots)")
     return 0
 
@@ -107,7 +113,7 @@ def report_command(arguments: argparse.Namespace) -> int:
     if not run_dir.is_dir():
         raise OutputError(f"{run_dir}: no such run folder")
     summary = build_report(run_dir)
-    Console().print(summary_table(summary, str(run_dir)))
+    print_summary(summary, str(run_dir))
     print(f"rebuilt {run_dir}/summary.csv, report.md and plots")
     return 0
 
@@ -134,7 +140,21 @@ def compare_command(arguments: argparse.Namespace) -> int:
             cells.append("" if row.empty else _score_cell(row.iloc[0]))
         table.add_row(agent, *cells)
     Console().print(table)
+    for run_dir, summary in zip(arguments.run_dirs, frames, strict=True):
+        _print_warning(summary, f"{run_dir}: ")
     return 0
+
+
+def print_summary(summary: pd.DataFrame, title: str) -> None:
+    """The ranked summary, and a warning under it when the yardstick was beaten."""
+    Console().print(summary_table(summary, title))
+    _print_warning(summary)
+
+
+def _print_warning(summary: pd.DataFrame, prefix: str = "") -> None:
+    warning = yardstick_warning(summary)
+    if warning:
+        Console().print(f"{prefix}Warning. {warning}", style="bold yellow", markup=False)
 
 
 def summary_table(summary: pd.DataFrame, title: str) -> Table:

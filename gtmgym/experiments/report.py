@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import yaml
 
@@ -62,9 +63,11 @@ def _markdown(
     figures: dict[str, Path],
     reference: RandomReference,
 ) -> str:
+    warning = yardstick_warning(summary)
     lines = [
         f"# {config.get('name', run_dir.name)}",
         "",
+        *([f"> **Warning.** {warning}", ""] if warning else []),
         _settings(config),
         "",
         "Scores are mean evaluation returns per run (seed); intervals are 95% stratified "
@@ -119,6 +122,41 @@ def _provenance(config: dict[str, Any]) -> list[str]:
     if provenance.get("git_commit"):
         lines.append(f"- git commit: {provenance['git_commit']}")
     return lines
+
+
+def yardstick_warning(summary: pd.DataFrame) -> str | None:
+    """What to say when an agent beat the planner on an evaluation episode.
+
+    Percent of planner reads as a share of the best achievable only while the
+    planner is the best on every episode; a beat says it was not (counts and
+    largest margin from :func:`gtmgym.experiments.summary.planner_beats`).
+    ``None`` when no agent beat it, or the summary predates the beat columns.
+    """
+    if "episodes_beating_planner" not in summary:
+        return None
+    beaten = summary[summary["episodes_beating_planner"].fillna(0) > 0]
+    if beaten.empty:
+        return None
+    beaten = beaten.sort_values("episodes_beating_planner", ascending=False, kind="stable")
+    beats = "; ".join(_beat(row) for row in beaten.itertuples(index=False))
+    return (
+        f"The yardstick was beaten: the planner is not an upper bound here ({beats}). "
+        "Percent of planner is then not a share of the best achievable: the planner has not "
+        "converged on this scenario (more iterations or restarts), or, for small margins "
+        "with noise on, an episode's draws favoured the agent."
+    )
+
+
+def _beat(row: Any) -> str:
+    margin = (
+        f"by up to {row.largest_beat_pct:.1f}%"
+        if np.isfinite(row.largest_beat_pct)
+        else "over a planner's return of 0"
+    )
+    return (
+        f"{row.agent} beat it in {int(row.episodes_beating_planner)} of "
+        f"{int(row.episodes_vs_planner)} evaluation episodes, {margin}"
+    )
 
 
 SUMMARY_HEADER = ["rank", "agent", "IQM return [95% CI]", "mean return", "% of planner", "seeds"]

@@ -6,6 +6,11 @@ over the planner's; ``normalised_score`` is (R - R_random) / (R_planner -
 R_random) on mean returns, with R_random from the experiment's random agent or,
 when it did not run, from a reference evaluated on the same episodes (see
 :mod:`gtmgym.experiments.reference`).
+
+The planner is the yardstick only while no agent beats it: the last columns
+count, per agent, the evaluation episodes it shares with the planner (same
+seed, same environment seed) and those on which it scored more, with the
+largest margin in percent of the planner's return.
 """
 
 from __future__ import annotations
@@ -18,6 +23,10 @@ import pandas as pd
 from gtmgym.experiments.statistics import bootstrap_interval, iqm, mean
 
 PLANNER, RANDOM = "planner", "random"
+# a beat is a margin above this share of the planner's return (at least 1): the
+# same allocation decoded in two action modes can score a few ulps apart
+TIE = 1.0e-9
+BEAT_COLUMNS = ["episodes_vs_planner", "episodes_beating_planner", "largest_beat_pct"]
 
 SUMMARY_COLUMNS = [
     "agent",
@@ -34,6 +43,7 @@ SUMMARY_COLUMNS = [
     "normalised_score",
     "mean_profit",
     "mean_market_share",
+    *BEAT_COLUMNS,
 ]
 
 
@@ -85,6 +95,7 @@ def summarise(
             }
         )
     summary = _relative_to_planner(pd.DataFrame(rows), random_returns or {})
+    summary = summary.merge(planner_beats(episodes), on=["scenario", "agent"], how="left")
     summary = summary.sort_values("iqm_return", ascending=False, kind="stable")
     return summary[SUMMARY_COLUMNS].reset_index(drop=True)
 
@@ -106,3 +117,28 @@ def _relative_to_planner(
                 planner - floor
             )
     return summary
+
+
+def planner_beats(episodes: pd.DataFrame) -> pd.DataFrame:
+    """Per scenario and agent other than the planner: :data:`BEAT_COLUMNS`.
+
+    An agent beats the planner on an evaluation episode when it scores more
+    on the same episode (same scenario, seed, episode and environment seed).
+    """
+    key = ["scenario", "seed", "episode", *(["env_seed"] if "env_seed" in episodes else [])]
+    planner = episodes.loc[episodes["agent"] == PLANNER, [*key, "return"]]
+    others = episodes.loc[episodes["agent"] != PLANNER, [*key, "agent", "return"]]
+    paired = others.merge(planner, on=key, suffixes=("", "_planner"))
+    if paired.empty:
+        return pd.DataFrame(columns=["scenario", "agent", *BEAT_COLUMNS])
+    yardstick = paired["return_planner"]
+    margin = paired["return"] - yardstick
+    beat = margin > TIE * np.maximum(1.0, yardstick.abs())
+    paired = paired.assign(beat=beat, beat_pct=(100.0 * margin / yardstick.abs()).where(beat))
+    beats = paired.groupby(["scenario", "agent"], sort=False).agg(
+        episodes_vs_planner=("beat", "size"),
+        episodes_beating_planner=("beat", "sum"),
+        largest_beat_pct=("beat_pct", "max"),
+    )
+    counts = {"episodes_vs_planner": "Int64", "episodes_beating_planner": "Int64"}
+    return beats.astype(counts).reset_index()
