@@ -1,6 +1,8 @@
-"""Benchmarks 3, 4 and 5: training loops and the planner against references."""
+"""Benchmarks 3, 4, 5 and 8: training loops and the planner against references."""
 
 from __future__ import annotations
+
+import time
 
 import gymnasium as gym
 import torch
@@ -9,6 +11,11 @@ from timing import Figure, median_seconds, paired_rates
 
 import gtmgym
 from gtmgym.agents import evaluate, make
+from gtmgym.scenarios import random_scenario
+
+# (segments, channels, periods) of benchmark 8, smallest to the 12 x 5 x 24
+# market of issue 10 (target: at most 15 s per episode on 2 cores)
+PLANNER_SIZES = ((3, 3, 12), (6, 3, 24), (8, 5, 24), (12, 5, 24), (12, 5, 36))
 
 
 def qlearning_vs_random_rollout(quick: bool) -> Figure:
@@ -96,3 +103,34 @@ def planner_time(quick: bool) -> list[Figure]:
             f"{dqn_seconds * 1000:.0f} ms per DQN episode",
         ),
     ]
+
+
+def planner_scaling(quick: bool) -> list[Figure]:
+    """Planner seconds per episode (noise on, continuous) on random markets
+    of growing size, and its return beside ``plan_blocks: 6``'s."""
+    sizes = ((2, 2, 4),) if quick else PLANNER_SIZES
+    figures = []
+    for segments, channels, periods in sizes:
+        scenario = random_scenario(
+            0, segments, channels, periods, noise=True, action_mode="continuous"
+        )
+        planner = make("planner", scenario)
+        blocks6 = make("planner", scenario, plan_blocks=6)
+        start = time.perf_counter()
+        ours = evaluate(planner, episodes=1)["return"].iloc[0]
+        seconds = time.perf_counter() - start
+        reference = evaluate(blocks6, episodes=1)["return"].iloc[0]
+        size = f"{segments}x{channels}x{periods}"
+        target = "<= 15 s" if (segments, channels, periods) == (12, 5, 24) else "-"
+        figures.append(
+            Figure(
+                f"8. planner seconds per episode, random {size}",
+                seconds,
+                "s",
+                target,
+                seconds <= 15 if target != "-" else None,
+                f"{planner.pairs_per_block()} variables per block, {planner.blocks()} blocks; "
+                f"return {ours:.4f} vs {reference:.4f} with plan_blocks 6",
+            )
+        )
+    return figures

@@ -28,6 +28,7 @@ BENCHMARKS = {
     5: agent_speed.planner_time,
     6: experiment_time.bundled_experiment,
     7: experiment_time.learning_quality,
+    8: agent_speed.planner_scaling,
 }
 
 

@@ -65,9 +65,11 @@ from gtmgym.envs.state import MarketState
 ENTRY_OFFSETS = (0, 1, 2, 3, 4, 6, 8, 12, 16, 24, 36)
 BASELINES = ("greedy", "lp", "equal", "proportional", "ansoff")
 # Spend variables per plan above which periods are grouped into blocks
-# (plan_blocks="auto"): 12 segments x 5 channels x 24 periods plans in about
-# 10 s per episode on 2 cores with this budget (docs/benchmarks.md).
-VARIABLE_BUDGET = 400
+# (plan_blocks="auto"). 330 gives `large` (50 pairs) the 6 blocks tuned for it
+# by hand, and random 12 x 5 x 24 markets 6-7 blocks, which score within
+# 0.2% of plan_blocks 6 either way, while one block per period scored 2.8%
+# lower in 2.5x the time (issue 10; docs/benchmarks.md, benchmark 8).
+VARIABLE_BUDGET = 330
 
 
 @dataclass
@@ -114,7 +116,10 @@ class Planner(Agent):
         iterations: L-BFGS-B iterations when planning the whole episode.
         replan_iterations: L-BFGS-B iterations when re-planning later periods
             (the incumbent is a warm start).
-        restarts: how many of the best starts L-BFGS-B is run from.
+        restarts: how many of the best starts L-BFGS-B is run from when
+            planning the whole episode.
+        replan_restarts: the same when re-planning later periods, where the
+            incumbent (last period's course) is among the starts.
         entry_sweeps: rounds of the coordinate search over entry dates.
         step: finite-difference step on the spend variables (in [0, 1]).
         plan_blocks: optimise one spend decision per block of periods, this
@@ -134,6 +139,7 @@ class Planner(Agent):
         iterations: int = 60,
         replan_iterations: int = 5,
         restarts: int = 3,
+        replan_restarts: int = 1,
         entry_sweeps: int = 2,
         step: float = 1.0e-6,
         plan_blocks: int | str | None = "auto",
@@ -144,6 +150,7 @@ class Planner(Agent):
             "iterations": iterations,
             "replan_iterations": replan_iterations,
             "restarts": restarts,
+            "replan_restarts": replan_restarts,
         }.items():
             if value < 1:
                 raise ValueError(f"planner {key} must be at least 1, got {value}")
@@ -163,6 +170,7 @@ class Planner(Agent):
         self.iterations = iterations
         self.replan_iterations = replan_iterations
         self.restarts = restarts
+        self.replan_restarts = replan_restarts
         self.entry_sweeps = entry_sweeps
         self.step = step
         self.plan_blocks = plan_blocks
@@ -178,6 +186,7 @@ class Planner(Agent):
             "iterations": self.iterations,
             "replan_iterations": self.replan_iterations,
             "restarts": self.restarts,
+            "replan_restarts": self.replan_restarts,
             "entry_sweeps": self.entry_sweeps,
             "step": self.step,
             "plan_blocks": self.plan_blocks,
@@ -197,8 +206,10 @@ class Planner(Agent):
             warm = [self._plan_of(state, course) for course in baselines]
         else:  # the incumbent is at least as good as they were (noise off)
             baselines, warm = [], [self._plan_of(state, incumbent)]
-        iterations = self.replan_iterations if incumbent is not None else self.iterations
-        plan, record = self.plan(state, warm, iterations)
+        if incumbent is None:
+            plan, record = self.plan(state, warm, self.iterations, self.restarts)
+        else:
+            plan, record = self.plan(state, warm, self.replan_iterations, self.replan_restarts)
         courses = ([incumbent] if incumbent is not None else []) + baselines
         courses.append(self._realise(state, plan))
         values = course_returns(
@@ -212,7 +223,11 @@ class Planner(Agent):
         return int(action) if isinstance(self.codec, DiscreteActions) else action
 
     def plan(
-        self, state: MarketState, warm: list[Plan] | None = None, iterations: int | None = None
+        self,
+        state: MarketState,
+        warm: list[Plan] | None = None,
+        iterations: int | None = None,
+        restarts: int | None = None,
     ) -> tuple[Plan, dict[str, Any]]:
         """The best plan found from ``state`` to the end, and its convergence record.
 
@@ -220,14 +235,16 @@ class Planner(Agent):
             state: the current state, one environment.
             warm: plans to start from besides the standard starts.
             iterations: L-BFGS-B iterations (default: ``iterations``).
+            restarts: starts refined (default: ``restarts``).
         """
         horizon = self.params.periods - int(state.period[0])
         iterations = iterations or self.iterations
+        restarts = restarts or self.restarts
         starts = (warm or []) + self._starts(state, horizon)
         for _ in range(self.entry_sweeps):
             starts = [self._search_entries(state, plan) for plan in starts]
         scores = self._score(state, starts)
-        best_first = _distinct_best(starts, scores, self.restarts)
+        best_first = _distinct_best(starts, scores, restarts)
         results = [self._optimise_spend(state, starts[i], iterations) for i in best_first]
         optimised = [plan for plan, _ in results]
         if self.entry_sweeps:
@@ -357,10 +374,15 @@ class Planner(Agent):
 
     # -- spend plan ---------------------------------------------------------
 
-    def _blocks(self, horizon: int) -> int:
+    def pairs_per_block(self) -> int:
+        """Spend variables per block of periods: one per available pair."""
+        return len(self._pairs)
+
+    def blocks(self, horizon: int | None = None) -> int:
+        """Blocks of periods the spend plan has over ``horizon`` (default: the episode)."""
+        horizon = self.params.periods if horizon is None else horizon
         if self.plan_blocks == "auto":
-            per_block = len(self._pairs) + 1
-            return max(1, min(horizon, VARIABLE_BUDGET // per_block))
+            return max(1, min(horizon, VARIABLE_BUDGET // (self.pairs_per_block() + 1)))
         return min(self.plan_blocks or horizon, horizon)
 
     def _optimise_spend(
@@ -369,7 +391,7 @@ class Planner(Agent):
         horizon = plan.horizon
         rows, cols = self._pairs[:, 0], self._pairs[:, 1]
         n_pairs = len(rows)
-        blocks = self._blocks(horizon)
+        blocks = self.blocks(horizon)
         block_of = np.repeat(
             np.arange(blocks), [len(b) for b in np.array_split(range(horizon), blocks)]
         )
