@@ -19,6 +19,7 @@ from gtmgym.experiments.store import OutputError
 
 USER_ERRORS = (ScenarioError, ExperimentError, OutputError, InvalidActionError)
 EXIT_USER_ERROR = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for Ctrl-C
 
 
 class UserError(Exception):
@@ -39,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     arguments = parser.parse_args(argv)
+    arguments.argv = list(sys.argv[1:] if argv is None else argv)  # to print a resume command
     try:
         return arguments.handler(arguments) or 0
     except (*USER_ERRORS, UserError) as error:
@@ -47,10 +49,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # e.g. piped into `head`: the reader has what it wanted
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
         return 0
-    except KeyboardInterrupt:
-        print(
-            f"gtmgym {arguments.command}: interrupted; finished runs are kept, "
-            "run the same command again to complete the rest",
-            file=sys.stderr,
-        )
-        return 130
+    except KeyboardInterrupt as interrupt:  # Ctrl-C, or SIGTERM during `gtmgym run`
+        what_is_kept = f"; {interrupt}" if str(interrupt) else ""
+        print(f"gtmgym {arguments.command}: interrupted{what_is_kept}", file=sys.stderr)
+        return EXIT_INTERRUPTED

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
+import signal
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -19,7 +24,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from gtmgym.experiments.config import ExperimentError, load_experiment
+from gtmgym.experiments.config import Experiment, ExperimentError, load_experiment
 from gtmgym.experiments.report import (
     SUMMARY_HEADER,
     build_report,
@@ -28,7 +33,7 @@ from gtmgym.experiments.report import (
     yardstick_warning,
 )
 from gtmgym.experiments.runner import RunObserver, run_experiment
-from gtmgym.experiments.store import OutputError
+from gtmgym.experiments.store import UNITS, OutputError, RunStore
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -95,17 +100,65 @@ def run_command(arguments: argparse.Namespace) -> int:
     )
     for note in experiment.notes:
         console.print(f"note: {note}")
-    jobs = arguments.jobs or os.cpu_count() or 1
-    if arguments.no_progress:
-        summary = run_experiment(experiment, out, arguments.executor, jobs, arguments.address)
-    else:
-        with ProgressObserver(console) as observer:
-            summary = run_experiment(
-                experiment, out, arguments.executor, jobs, arguments.address, observer
-            )
+    try:
+        with _terminate_as_interrupt():
+            summary = _run(experiment, out, arguments, console)
+    except KeyboardInterrupt:
+        finished = len(RunStore(out).finished()) if (out / UNITS).is_dir() else 0
+        argv = getattr(arguments, "argv", ["run", arguments.experiment])
+        raise KeyboardInterrupt(
+            f"the {finished} finished runs are kept in {out / UNITS}; to complete the rest:\n"
+            f"  {resume_command(argv, out)}"
+        ) from None
     print_summary(summary, f"{experiment.name} on {experiment.scenario_label}")
     console.print(f"results in {out}/ (report.md, summary.csv, episodes.csv, plots)")
     return 0
+
+
+def _run(
+    experiment: Experiment, out: Path, arguments: argparse.Namespace, console: Console
+) -> pd.DataFrame:
+    jobs = arguments.jobs or os.cpu_count() or 1
+    if arguments.no_progress:
+        return run_experiment(experiment, out, arguments.executor, jobs, arguments.address)
+    with ProgressObserver(console) as observer:
+        return run_experiment(
+            experiment, out, arguments.executor, jobs, arguments.address, observer
+        )
+
+
+def resume_command(argv: Sequence[str], out: Path) -> str:
+    """The command line that completes an interrupted run: ``argv`` (the
+    arguments after ``gtmgym``) with ``--out`` naming the folder it used, in
+    place of the ``--out`` given (or an abbreviation argparse took for it)."""
+    words = list(argv)
+    for index, word in enumerate(words):
+        option, equals, _ = word.partition("=")
+        if len(option) > 2 and "--out".startswith(option):
+            given = 1 if equals else 2
+            words[index : index + given] = ["--out", str(out)]
+            break
+    else:
+        words += ["--out", str(out)]
+    return shlex.join(["gtmgym", *words])
+
+
+@contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM ends a run as Ctrl-C does: workers stopped, queues and
+    semaphores released, finished runs kept, the resume command printed."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers can only be set from the main thread
+        return
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _raise_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def report_command(arguments: argparse.Namespace) -> int:

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import os
 import platform
+import signal
 import subprocess
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from contextlib import closing
 from datetime import UTC, datetime
 from importlib import metadata
 from multiprocessing import get_context
@@ -116,9 +118,10 @@ def run_experiment(
         results = _run_on_ray(pending, address, observer)
     else:
         results = _run_locally(pending, jobs or os.cpu_count() or 1, observer)
-    for result in results:
-        store.write(result)
-        observer.unit_finished(result.run_name)
+    with closing(results):  # an interrupt while writing stops the workers at once too
+        for result in results:
+            store.write(result)
+            observer.unit_finished(result.run_name)
     store.collect()
     return build_report(store.root)
 
@@ -130,31 +133,58 @@ def _run_locally(units: list[Unit], jobs: int, observer: RunObserver) -> Iterato
             yield run_unit(unit, _reporter(observer, unit.run_name))
         return
     context = get_context("spawn")
-    with context.Manager() as manager:
-        queue = manager.Queue()
-        pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context)
-        try:
-            futures = {}
-            for unit in units:
-                futures[pool.submit(_run_with_queue, unit, queue)] = unit
-            while futures:
-                finished, _ = wait(futures, timeout=0.5, return_when=FIRST_COMPLETED)
-                _drain(queue, observer)
-                for future in finished:
-                    futures.pop(future)
-                    yield future.result()
-        finally:
-            pool.shutdown(wait=False, cancel_futures=True)
+    # a queue handed to the workers when they start: no manager process that
+    # a Ctrl-C in the terminal could end before the workers are stopped
+    progress = context.Queue()
+    pool = ProcessPoolExecutor(
+        max_workers=jobs, mp_context=context, initializer=_start_worker, initargs=(progress,)
+    )
+    try:
+        futures = {pool.submit(_run_in_worker, unit): unit for unit in units}
+        while futures:
+            finished, _ = wait(futures, timeout=0.5, return_when=FIRST_COMPLETED)
+            _drain(progress, observer)
+            for future in finished:
+                futures.pop(future)
+                yield future.result()
+    except BaseException:  # an interrupt, or the caller stopped reading
+        _terminate_workers(pool)
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        progress.close()
 
 
-def _run_with_queue(unit: Unit, queue: Any) -> UnitResult:
-    queue.put((unit.run_name, 0.0))
-    return run_unit(unit, lambda fraction: queue.put((unit.run_name, fraction)))
+_progress: Any = None  # in a worker: the queue its units report progress on
 
 
-def _drain(queue: Any, observer: RunObserver) -> None:
-    while not queue.empty():
-        run_name, fraction = queue.get_nowait()
+def _start_worker(progress: Any) -> None:
+    """Set up a worker process: it reports on ``progress`` and leaves Ctrl-C
+    (SIGINT to the terminal's whole process group) to the parent, which stops
+    the workers itself, so an interrupt prints no traceback from them."""
+    global _progress
+    _progress = progress
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _run_in_worker(unit: Unit) -> UnitResult:
+    _progress.put((unit.run_name, 0.0))
+    return run_unit(unit, lambda fraction: _progress.put((unit.run_name, fraction)))
+
+
+def _terminate_workers(pool: ProcessPoolExecutor) -> None:
+    """End the running units with their workers instead of waiting for them
+    (only this process writes a unit, so nothing is left half written)."""
+    # Python 3.14 has pool.terminate_workers(); before it the workers are
+    # reachable only as the private _processes (pid -> Process)
+    for worker in list((pool._processes or {}).values()):
+        if worker.is_alive():
+            worker.terminate()
+
+
+def _drain(progress: Any, observer: RunObserver) -> None:
+    while not progress.empty():
+        run_name, fraction = progress.get_nowait()
         if fraction == 0.0:
             observer.unit_started(run_name)
         observer.unit_progress(run_name, fraction)
