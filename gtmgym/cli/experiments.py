@@ -30,6 +30,7 @@ from gtmgym.experiments.report import (
     build_report,
     read_table,
     summary_rows,
+    yardstick_note,
     yardstick_warning,
 )
 from gtmgym.experiments.runner import RunObserver, run_experiment
@@ -205,9 +206,11 @@ def print_summary(summary: pd.DataFrame, title: str) -> None:
 
 
 def _print_warning(summary: pd.DataFrame, prefix: str = "") -> None:
-    warning = yardstick_warning(summary)
+    warning, note = yardstick_warning(summary), yardstick_note(summary)
     if warning:
         Console().print(f"{prefix}Warning. {warning}", style="bold yellow", markup=False)
+    if note:
+        Console().print(f"{prefix}Note. {note}", markup=False)
 
 
 def summary_table(summary: pd.DataFrame, title: str) -> Table:
