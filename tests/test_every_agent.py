@@ -18,6 +18,12 @@ TINY = {
     },
     "ppo": {"n_steps": 16, "batch_size": 16, "n_epochs": 1, "policy_kwargs": {"net_arch": [8]}},
     "a2c": {"n_steps": 4, "policy_kwargs": {"net_arch": [8]}},
+    "maskable_ppo": {
+        "n_steps": 16,
+        "batch_size": 16,
+        "n_epochs": 1,
+        "policy_kwargs": {"net_arch": [8]},
+    },
     "planner": {"iterations": 3, "replan_iterations": 1, "entry_sweeps": 1},
 }
 

@@ -34,6 +34,7 @@ AGENTS: dict[str, str] = {
     "dqn": "gtmgym.agents.stable_baselines:DQNAgent",
     "ppo": "gtmgym.agents.stable_baselines:PPOAgent",
     "a2c": "gtmgym.agents.stable_baselines:A2CAgent",
+    "maskable_ppo": "gtmgym.agents.stable_baselines:MaskablePPOAgent",
 }
 
 

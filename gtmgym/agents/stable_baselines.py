@@ -1,4 +1,5 @@
-"""Deep agents through Stable-Baselines3: DQN, PPO and A2C behind one adapter.
+"""Deep agents through Stable-Baselines3: DQN, PPO and A2C behind one adapter,
+and sb3-contrib's MaskablePPO, which reads the env's ``action_masks()``.
 
 The algorithm's own keyword arguments pass straight through (as nested
 mappings, e.g. ``policy_kwargs: {net_arch: [64, 64]}``), checked against its
@@ -18,6 +19,7 @@ from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
+from sb3_contrib import MaskablePPO
 from stable_baselines3 import A2C, DQN, PPO
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.env_util import make_vec_env
@@ -156,3 +158,21 @@ class A2CAgent(StableBaselinesAgent):
     name = "a2c"
     algorithm = A2C
     action_modes = ("discrete", "continuous")
+
+
+class MaskablePPOAgent(StableBaselinesAgent):
+    """PPO with invalid-action masking (Huang & Ontañón 2022), sb3-contrib's
+    MaskablePPO; discrete mode only. While learning it reads the
+    environment's ``action_masks()``; when acting, ``info["action_mask"]``:
+    masked catalogue entries get zero probability, so it never spends on a
+    market that is not selling or enters one twice."""
+
+    name = "maskable_ppo"
+    algorithm = MaskablePPO
+    action_modes = ("discrete",)
+
+    def act(self, observation: np.ndarray, info: dict[str, Any]) -> Any:
+        action, _ = self.model.predict(
+            observation, deterministic=True, action_masks=np.asarray(info["action_mask"], bool)
+        )
+        return int(action)

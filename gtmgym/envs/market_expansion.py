@@ -145,6 +145,23 @@ class MarketExpansionEnv(gym.Env):
         self._last_info = info
         return observations[0], float(rewards[0]), terminated, False, info
 
+    def action_masks(self) -> np.ndarray:
+        """The current action mask as a (K,) bool array: ``info["action_mask"]``.
+
+        Before the first :meth:`reset` it is the starting state's mask (the
+        start is not random), so a vectorised caller can ask at any time.
+
+        Raises:
+            RuntimeError: outside the discrete mode (only the catalogue has
+                entries that can be masked).
+        """
+        if self.action_mode != "discrete":
+            raise RuntimeError(
+                f"action masks exist in the discrete action mode only, not {self.action_mode!r}"
+            )
+        state = self._start if self.state is None else self.state
+        return self._entry_pattern(state.data[0])[2].astype(bool)
+
     def render(self) -> str | None:
         if self.render_mode != "ansi" or self.state is None:
             return None

@@ -62,6 +62,7 @@ class MarketExpansionVectorEnv(VectorEnv):
         self._fresh = initial_state(self.params, num_envs)
         self._fresh_observations = observe(self.params, self._fresh)
         self._needs_reset = np.zeros(num_envs, dtype=bool)
+        self._action_mask = self._masks_of(self._fresh)
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
@@ -109,6 +110,26 @@ class MarketExpansionVectorEnv(VectorEnv):
         truncated = np.zeros(self.num_envs, dtype=bool)
         return observations, rewards, terminated, truncated, info
 
+    def action_masks(self) -> np.ndarray:
+        """The current action masks as a (num_envs, K) bool array: ``info["action_mask"]``.
+
+        Before the first :meth:`reset` they are the starting state's masks.
+
+        Raises:
+            RuntimeError: outside the discrete mode.
+        """
+        if self._action_mask is None:
+            raise RuntimeError(
+                f"action masks exist in the discrete action mode only, not {self.action_mode!r}"
+            )
+        return self._action_mask.astype(bool)
+
+    def _masks_of(self, state: MarketState) -> np.ndarray | None:
+        """(num_envs, K) int8 catalogue masks of ``state``; None outside the discrete mode."""
+        if self.action_mode != "discrete":
+            return None
+        return self.codec.mask(state.entered, state.selling)
+
     def _start_info(self) -> dict[str, Any]:
         assert self.state is not None
         everyone = np.ones(self.num_envs, dtype=bool)
@@ -118,7 +139,8 @@ class MarketExpansionVectorEnv(VectorEnv):
             "selling": self.state.selling,
         }
         info.update({f"_{key}": everyone for key in list(info)})
-        if self.action_mode == "discrete":
-            info["action_mask"] = self.codec.mask(self.state.entered, self.state.selling)
+        self._action_mask = self._masks_of(self.state)
+        if self._action_mask is not None:
+            info["action_mask"] = self._action_mask.copy()  # callers may write into info
             info["_action_mask"] = everyone
         return info

@@ -1,0 +1,127 @@
+"""``action_masks()`` on both environments, and MaskablePPO (sb3-contrib) on them."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from sb3_contrib import MaskablePPO
+from stable_baselines3.common.env_util import make_vec_env
+from stable_baselines3.common.vec_env import SubprocVecEnv
+
+import gtmgym
+from gtmgym.agents import evaluate, load, make
+
+TINY_PPO = {"n_steps": 64, "batch_size": 32, "n_epochs": 2, "policy_kwargs": {"net_arch": [16]}}
+
+
+def discrete_env(scenario: str = "tabular") -> gym.Env:
+    return gym.make(gtmgym.ENV_ID, scenario=scenario, action_mode="discrete")
+
+
+def test_scalar_action_masks_are_the_info_mask_as_booleans(scenario_name):
+    env = discrete_env(scenario_name)
+    rng = np.random.default_rng(3)
+    _, info = env.reset(seed=0)
+    terminated = False
+    while not terminated:
+        masks = env.unwrapped.action_masks()
+        assert masks.dtype == np.bool_
+        np.testing.assert_array_equal(masks, info["action_mask"].astype(bool))
+        masks[:] = False  # a copy: the env's own mask is untouched
+        assert env.unwrapped.action_masks().any()
+        _, _, terminated, _, info = env.step(int(rng.integers(env.action_space.n)))
+
+
+def test_masks_change_once_a_market_is_entered():
+    env = discrete_env("tabular")
+    _, info = env.reset(seed=0)
+    labels = [entry.label for entry in env.unwrapped.codec.entries]
+    enter = next(index for index, label in enumerate(labels) if label.startswith("enter"))
+    before = env.unwrapped.action_masks()
+    assert before[enter]
+    env.step(enter)
+    assert not env.unwrapped.action_masks()[enter]  # entering twice is masked
+
+
+def test_vector_action_masks_are_the_batched_info_mask():
+    envs = gym.make_vec(
+        gtmgym.ENV_ID,
+        num_envs=3,
+        vectorization_mode="vector_entry_point",
+        scenario="tabular",
+        action_mode="discrete",
+    )
+    single = discrete_env("tabular").unwrapped
+    assert envs.unwrapped.action_masks().shape == (3, single.action_space.n)
+    _, info = envs.reset(seed=0)
+    rng = np.random.default_rng(5)
+    for _ in range(single.params.periods + 2):  # across an autoreset
+        masks = envs.unwrapped.action_masks()
+        assert masks.dtype == np.bool_
+        np.testing.assert_array_equal(masks, info["action_mask"].astype(bool))
+        _, _, _, _, info = envs.step(rng.integers(single.action_space.n, size=3))
+
+
+@pytest.mark.parametrize("mode", ["continuous", "multidiscrete"])
+def test_no_mask_outside_the_discrete_mode(mode):
+    env = gym.make(gtmgym.ENV_ID, scenario="tabular", action_mode=mode)
+    env.reset(seed=0)
+    with pytest.raises(RuntimeError, match="discrete action mode only"):
+        env.unwrapped.action_masks()
+
+
+def test_maskable_ppo_trains_on_the_env_from_gymnasium_make():
+    model = MaskablePPO("MlpPolicy", discrete_env(), seed=0, device="cpu", **TINY_PPO)
+    model.learn(256)
+    assert model.num_timesteps >= 256
+
+
+def test_maskable_ppo_trains_under_subproc_vec_env():
+    envs = make_vec_env(
+        lambda: discrete_env("tabular"), n_envs=2, seed=0, vec_env_cls=SubprocVecEnv
+    )
+    try:
+        masks = np.stack(envs.env_method("action_masks"))
+        assert masks.shape == (2, envs.action_space.n) and masks.dtype == np.bool_
+        model = MaskablePPO("MlpPolicy", envs, seed=0, device="cpu", **TINY_PPO)
+        model.learn(256)
+        assert model.num_timesteps >= 256
+    finally:
+        envs.close()
+
+
+def test_the_masked_agent_never_picks_a_masked_action():
+    agent = make("maskable_ppo", "default", seed=0, **TINY_PPO)
+    agent.learn(128)
+    env = discrete_env("default")
+    picks, unmasked_picks = [], []
+    for episode in range(2):
+        observation, info = env.reset(seed=100 + episode)
+        terminated = False
+        while not terminated:
+            mask = info["action_mask"].astype(bool)
+            picks.append(mask[agent.act(observation, info)])
+            sampled, _ = agent.model.predict(observation, deterministic=False, action_masks=mask)
+            picks.append(mask[int(sampled)])
+            unmasked, _ = agent.model.predict(observation, deterministic=False)
+            unmasked_picks.append(mask[int(unmasked)])
+            observation, _, terminated, _, info = env.step(agent.act(observation, info))
+    assert all(picks)
+    assert not all(unmasked_picks)  # without the mask the same policy does pick them
+
+
+def test_make_maskable_ppo_learns_evaluates_and_reloads(tmp_path):
+    agent = make("maskable_ppo", "tabular", seed=1, **TINY_PPO)
+    assert agent.action_mode == "discrete"
+    agent.learn(200)
+    assert agent.model.num_timesteps >= 200
+    scores = evaluate(agent, episodes=2, seed=7)
+    assert np.isfinite(scores["return"]).all()
+    restored = load(agent.save(tmp_path / "maskable"))
+    assert evaluate(restored, episodes=2, seed=7)["return"].equals(scores["return"])
+
+
+def test_maskable_ppo_refuses_the_continuous_mode():
+    with pytest.raises(ValueError, match="discrete"):
+        make("maskable_ppo", "default", action_mode="continuous")
