@@ -1,14 +1,17 @@
-"""``gtmgym simulate``: one rollout of a scenario, printed period by period."""
+"""``gtmgym simulate``: one rollout of a scenario, printed period by period
+(and, with ``--video``, drawn frame by frame into a GIF or an MP4)."""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
 
 from gtmgym.agents.registry import agent_class, make
 from gtmgym.envs import ENV_ID
+from gtmgym.envs.market_expansion import MarketExpansionEnv
 
 POLICIES = ("equal", "random", "proportional", "greedy", "lp", "ansoff", "planner")
 
@@ -31,6 +34,14 @@ def register(commands: argparse._SubParsersAction) -> None:
         default=None,
         help="override the scenario's noise switch",
     )
+    simulate.add_argument(
+        "--video",
+        type=video_path,
+        default=None,
+        metavar="FILE",
+        help="also draw the episode, one frame per period plus the start, into FILE "
+        "(.gif with Pillow; .mp4 needs the video extra)",
+    )
     simulate.set_defaults(handler=simulate_rollout)
 
 
@@ -45,6 +56,18 @@ def seed_number(text: str) -> int:
     return seed
 
 
+def video_path(text: str) -> Path:
+    """A video file as argparse reads it: a path ending in .gif or .mp4."""
+    from gtmgym.envs.rendering import VIDEO_SUFFIXES
+
+    path = Path(text)
+    if path.suffix.lower() not in VIDEO_SUFFIXES:
+        raise argparse.ArgumentTypeError(
+            f"video must end in {' or '.join(VIDEO_SUFFIXES)}, got {text!r}"
+        )
+    return path
+
+
 def simulate_rollout(arguments: argparse.Namespace) -> int:
     from gtmgym.cli import UserError
 
@@ -53,6 +76,7 @@ def simulate_rollout(arguments: argparse.Namespace) -> int:
         scenario=arguments.scenario,
         action_mode=arguments.action_mode,
         noise=arguments.noise,
+        render_mode=None if arguments.video is None else "rgb_array",
     )
     model = env.unwrapped
     try:
@@ -81,11 +105,14 @@ def simulate_rollout(arguments: argparse.Namespace) -> int:
         + "  decision"
     )
     observation, info = env.reset(seed=arguments.seed)
+    frames = [env.render()] if arguments.video else []
     total = profit = 0.0
     terminated = truncated = False
     while not (terminated or truncated):
         action = agent.act(observation, info)
         observation, reward, terminated, truncated, info = env.step(action)
+        if arguments.video:
+            frames.append(env.render())
         total += reward
         profit += info["profit"]
         customers = "  ".join(
@@ -97,7 +124,20 @@ def simulate_rollout(arguments: argparse.Namespace) -> int:
             f"{customers}  {_decision(model, action, info)}"
         )
     print(f"return {total:.3f}; profit {profit:,.1f}; market share {info['market_share']:.2%}")
+    if arguments.video:
+        _write_video(frames, arguments.video)
     return 0
+
+
+def _write_video(frames: list[np.ndarray], path: Path) -> None:
+    from gtmgym.cli import UserError
+    from gtmgym.envs.rendering import save_video
+
+    try:
+        save_video(frames, path, fps=MarketExpansionEnv.metadata["render_fps"])
+    except (ImportError, OSError) as error:
+        raise UserError(f"cannot write {path}: {error}") from None
+    print(f"video: {len(frames)} frames in {path}")
 
 
 def _decision(model, action, info) -> str:

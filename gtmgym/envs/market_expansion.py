@@ -82,7 +82,7 @@ class MarketExpansionEnv(gym.Env):
     - v0: initial release.
     """
 
-    metadata = {"render_modes": ["ansi"]}
+    metadata = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4}
 
     def __init__(
         self,
@@ -162,10 +162,21 @@ class MarketExpansionEnv(gym.Env):
         state = self._start if self.state is None else self.state
         return self._entry_pattern(state.data[0])[2].astype(bool)
 
-    def render(self) -> str | None:
-        if self.render_mode != "ansi" or self.state is None:
+    def render(self) -> str | np.ndarray | None:
+        """The current period as a line of text (``ansi``) or a picture (``rgb_array``).
+
+        ``rgb_array`` is an (H, W, 3) uint8 frame (:mod:`gtmgym.envs.rendering`):
+        customers against market size per segment, open and entering markets,
+        this period's spend per segment x channel, cash and budget left.
+        """
+        if self.render_mode is None or self.state is None:
             return None
         info = self._last_info
+        if self.render_mode == "rgb_array":
+            # imported here: matplotlib is over half of `import gtmgym` (2.4 of 4.4 s cold)
+            from gtmgym.envs.rendering import draw_frame
+
+            return draw_frame(self.scenario, self.params, self.state, info.get("spend"))
         return (
             f"period {int(self.state.period[0])}/{self.params.periods}  "
             f"customers {np.round(info.get('customers', self.state.total_customers()[0]), 1)}  "
