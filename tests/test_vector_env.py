@@ -6,6 +6,7 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 import pytest
+from gymnasium.vector import AutoresetMode
 from scipy import stats
 
 import gtmgym
@@ -62,7 +63,7 @@ def test_next_step_autoreset():
     np.testing.assert_array_equal(observations, first)
     np.testing.assert_array_equal(rewards, 0.0)
     assert not terminated.any()
-    assert not infos["_profit"].any()
+    assert "profit" not in infos and "_profit" not in infos  # no market played: as SyncVectorEnv
 
 
 def simulate_vector(num_episodes: int, seed: int) -> dict[str, np.ndarray]:
@@ -122,3 +123,119 @@ def test_noise_on_vector_env_is_reproducible_for_a_seed():
     other = simulate_vector(50, seed=6)
     np.testing.assert_array_equal(first["profit"], second["profit"])
     assert not np.array_equal(first["profit"], other["profit"])
+
+
+def test_a_list_of_seeds_equals_scalar_envs_reset_with_those_seeds(scenario_name):
+    seeds = [0, 1, 2]
+    envs = make_vec(3, scenario=scenario_name, action_mode="discrete", noise=False)
+    singles = [
+        gym.make(gtmgym.ENV_ID, scenario=scenario_name, action_mode="discrete", noise=False)
+        for _ in seeds
+    ]
+    observations, infos = envs.reset(seed=seeds)
+    starts = [env.reset(seed=seed) for env, seed in zip(singles, seeds, strict=True)]
+    for market, (observation, info) in enumerate(starts):
+        np.testing.assert_array_equal(observations[market], observation)
+        np.testing.assert_array_equal(infos["action_mask"][market], info["action_mask"])
+    actions = np.random.default_rng(4).integers(envs.single_action_space.n, size=(5, 3))
+    for batch in actions:
+        observations, rewards, _, _, _ = envs.step(batch)
+        for market, env in enumerate(singles):
+            observation, reward, *_ = env.step(batch[market])
+            np.testing.assert_allclose(observations[market], observation, rtol=1e-6)
+            assert rewards[market] == pytest.approx(reward, rel=1e-9, abs=1e-12)
+
+
+def test_a_list_of_seeds_is_checked_and_reproducible():
+    envs = make_vec(3, scenario="default", action_mode="discrete", noise=True)
+
+    def profits(seed) -> np.ndarray:
+        envs.reset(seed=seed)
+        return np.stack([envs.step(np.ones(3, dtype=int))[4]["profit"] for _ in range(3)])
+
+    np.testing.assert_array_equal(profits([5, 6, 7]), profits([5, 6, 7]))
+    assert not np.array_equal(profits([5, 6, 7]), profits([5, 6, 8]))
+    envs.reset(seed=[None, None, None])
+    with pytest.raises(ValueError, match="one per market: 3, got 2"):
+        envs.reset(seed=[0, 1])
+    with pytest.raises(ValueError, match="all integers or all None"):
+        envs.reset(seed=[0, None, 2])
+    with pytest.raises(gym.error.Error, match="Seed must be"):
+        envs.reset(seed=[0, -1, 2])
+
+
+def sync_and_native(autoreset_mode: AutoresetMode, num_envs: int = 2):
+    kwargs = {"scenario": "tabular", "action_mode": "discrete", "noise": False}
+    sync = gym.make_vec(
+        gtmgym.ENV_ID,
+        num_envs=num_envs,
+        vectorization_mode="sync",
+        vector_kwargs={"autoreset_mode": autoreset_mode},
+        **kwargs,
+    )
+    native = make_vec(num_envs, autoreset_mode=autoreset_mode, **kwargs)
+    return sync, native
+
+
+def assert_same_keys(native: dict, sync: dict) -> None:
+    assert sorted(native) == sorted(sync)
+    for key, value in sync.items():
+        if isinstance(value, dict):
+            assert_same_keys(native[key], value)
+        elif key.startswith("_"):
+            np.testing.assert_array_equal(native[key], value, err_msg=key)
+        elif value.dtype != object:
+            assert native[key].shape == value.shape and native[key].dtype == value.dtype, key
+
+
+@pytest.mark.parametrize("autoreset_mode", [AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP])
+def test_info_keys_match_sync_vector_env(autoreset_mode):
+    sync, native = sync_and_native(autoreset_mode)
+    assert native.metadata["autoreset_mode"] == autoreset_mode
+    _, sync_info = sync.reset(seed=0)
+    _, native_info = native.reset(seed=0)
+    assert_same_keys(native_info, sync_info)
+    periods = native.unwrapped.params.periods
+    schedule = [np.array([1, 1])] * (periods - 1) + [np.array([2, 3])] * 3  # past the end
+    for actions in schedule:
+        *sync_results, sync_info = sync.step(actions)
+        *native_results, native_info = native.step(actions)
+        for sync_result, native_result in zip(sync_results, native_results, strict=True):
+            np.testing.assert_allclose(native_result, sync_result, rtol=1e-6)
+        assert_same_keys(native_info, sync_info)
+        for key in ("profit", "customers", "action_mask", "period"):
+            if key in sync_info:
+                held = sync_info[f"_{key}"]
+                np.testing.assert_allclose(native_info[key][held], sync_info[key][held], rtol=1e-9)
+
+
+def test_same_step_autoreset_gives_final_obs_like_sync_vector_env():
+    sync, native = sync_and_native(AutoresetMode.SAME_STEP)
+    sync_start, _ = sync.reset(seed=0)
+    native_start, _ = native.reset(seed=0)
+    periods = native.unwrapped.params.periods
+    for _ in range(periods - 1):
+        sync.step(np.array([1, 1]))
+        _, _, terminated, _, info = native.step(np.array([1, 1]))
+        assert not terminated.any() and "final_obs" not in info
+    sync_obs, _, sync_done, _, sync_info = sync.step(np.array([1, 1]))
+    native_obs, _, native_done, _, native_info = native.step(np.array([1, 1]))
+    assert native_done.all() and sync_done.all()
+    np.testing.assert_array_equal(native_obs, native_start)  # restarted in the same step
+    np.testing.assert_array_equal(native_obs, sync_obs)
+    np.testing.assert_array_equal(native_info["_final_obs"], [True, True])
+    for market in range(2):
+        np.testing.assert_allclose(
+            native_info["final_obs"][market], sync_info["final_obs"][market], rtol=1e-6
+        )
+        assert not np.array_equal(native_info["final_obs"][market], native_start[market])
+    final = native_info["final_info"]
+    np.testing.assert_allclose(final["profit"], sync_info["final_info"]["profit"], rtol=1e-9)
+    assert (final["period"] == periods).all()
+    assert (native_info["period"] == 0).all()
+
+
+@pytest.mark.parametrize("mode", [AutoresetMode.DISABLED, "sideways"])
+def test_other_autoreset_modes_are_refused_naming_the_supported(mode):
+    with pytest.raises(ValueError, match=r"NEXT_STEP.*SAME_STEP"):
+        make_vec(2, scenario="tabular", autoreset_mode=mode)

@@ -2,8 +2,10 @@
 
 It runs the same :func:`gtmgym.envs.transition.advance` as the scalar
 environment, on all ``num_envs`` markets at once, with one random stream per
-step keyed by the env's generator. Finished
-markets are reset on the following step (Gymnasium's next-step autoreset).
+step keyed by the env's generator. Finished markets are reset on the
+following step (Gymnasium's next-step autoreset, the default) or on the same
+step (``autoreset_mode=AutoresetMode.SAME_STEP``), as
+:class:`gymnasium.vector.SyncVectorEnv` does, with the same ``info`` keys.
 """
 
 from __future__ import annotations
@@ -11,10 +13,12 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from gtmgym.envs.actions import make_codec
+from gtmgym.envs.figures import PeriodFigures
 from gtmgym.envs.info import period_figures
 from gtmgym.envs.market_expansion import ScenarioSource, configured_scenario
 from gtmgym.envs.observation import feature_names, observation_space, observe
@@ -28,12 +32,20 @@ class MarketExpansionVectorEnv(VectorEnv):
     """``num_envs`` independent markets of one scenario, stepped together.
 
     Spaces, rewards and ``info`` keys are those of
-    :class:`~gtmgym.envs.market_expansion.MarketExpansionEnv`, batched over a
-    leading axis. Create it with ``gymnasium.make_vec("gtmgym/MarketExpansion-v0",
-    num_envs=N, vectorization_mode="vector_entry_point", scenario=...)``.
+    :class:`~gtmgym.envs.market_expansion.MarketExpansionEnv` under
+    :class:`gymnasium.vector.SyncVectorEnv`: each key batched over a leading
+    axis, with its ``_key`` mask of the markets it holds for, and under
+    same-step autoreset ``final_obs`` and ``final_info`` for the markets that
+    finished. One difference: ``info["state"]`` is the whole batch as one
+    :class:`~gtmgym.envs.state.MarketState` (row ``i`` is market ``i``), not
+    an object array of batches of one. Create it with
+    ``gymnasium.make_vec("gtmgym/MarketExpansion-v0", num_envs=N,
+    vectorization_mode="vector_entry_point", scenario=...)``; pass
+    ``autoreset_mode=AutoresetMode.SAME_STEP`` there for same-step autoreset.
     """
 
     metadata = {"render_modes": [], "autoreset_mode": AutoresetMode.NEXT_STEP}
+    AUTORESET_MODES = (AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP)
 
     def __init__(
         self,
@@ -42,10 +54,13 @@ class MarketExpansionVectorEnv(VectorEnv):
         action_mode: ActionMode | None = None,
         noise: bool | None = None,
         render_mode: str | None = None,
+        autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
     ) -> None:
         if num_envs < 1:
             raise ValueError(f"num_envs must be at least 1, got {num_envs}")
         self.num_envs = num_envs
+        self.autoreset_mode = supported_autoreset_mode(autoreset_mode)
+        self.metadata = {**type(self).metadata, "autoreset_mode": self.autoreset_mode}
         self.scenario = configured_scenario(scenario, noise)
         self.params = MarketParams.from_scenario(self.scenario)
         self.action_mode = action_mode or self.scenario.actions.mode
@@ -65,12 +80,25 @@ class MarketExpansionVectorEnv(VectorEnv):
         self._action_mask = self._masks_of(self._fresh)
 
     def reset(
-        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+        self, *, seed: int | list[int | None] | None = None, options: dict[str, Any] | None = None
     ) -> tuple[np.ndarray, dict[str, Any]]:
-        super().reset(seed=seed)
-        self.state = self._fresh
+        """Start every market afresh.
+
+        Args:
+            seed: an int seeds the batch's random stream; a list (one seed per
+                market, as SyncVectorEnv takes) seeds it from the whole list,
+                so the same list gives the same draws; None or a list of None:
+                unseeded. The start itself is not random: without noise, each
+                market equals a scalar env reset with its own seed.
+            options: unused.
+        """
+        if isinstance(seed, list | tuple):
+            self._seed_from_list(list(seed))
+        else:
+            super().reset(seed=seed)
+        self.state = MarketState.wrap(self._fresh.data.copy(), self._fresh.layout)  # info holds it
         self._needs_reset = np.zeros(self.num_envs, dtype=bool)
-        return self._fresh_observations.copy(), self._start_info()
+        return self._fresh_observations.copy(), self._start_info(self.state)
 
     def step(
         self, actions: Any
@@ -91,6 +119,8 @@ class MarketExpansionVectorEnv(VectorEnv):
             self.single_observation_space.shape[0],
         )
         terminated = (state.period >= self.params.periods) | figures.bankrupt
+        if self.autoreset_mode == AutoresetMode.SAME_STEP:
+            return self._reset_same_step(state, figures, rewards, observations, terminated)
 
         restarted = self._needs_reset
         if restarted.any():
@@ -100,15 +130,34 @@ class MarketExpansionVectorEnv(VectorEnv):
             terminated = terminated & ~restarted
         self.state = state
         self._needs_reset = terminated
+        info = _figures_info(figures, played=~restarted)
+        info.update(self._start_info(state))
+        return observations, rewards, terminated, np.zeros(self.num_envs, dtype=bool), info
 
-        info: dict[str, Any] = {}
-        played = ~restarted
-        for key, value in period_figures(figures).items():
-            info[key] = value
-            info[f"_{key}"] = played
-        info.update(self._start_info())
-        truncated = np.zeros(self.num_envs, dtype=bool)
-        return observations, rewards, terminated, truncated, info
+    def _reset_same_step(
+        self,
+        state: MarketState,
+        figures: PeriodFigures,
+        rewards: np.ndarray,
+        observations: np.ndarray,
+        terminated: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+        """The step's results when finished markets restart at once: their last
+        observation and info go to ``final_obs`` and ``final_info``."""
+        info = _figures_info(figures, played=~terminated)
+        if terminated.any():
+            final_info = _figures_info(figures, played=terminated)
+            final_info.update(self._start_info(state, terminated))
+            final_obs = np.full(self.num_envs, None, dtype=object)
+            for market in np.flatnonzero(terminated):
+                final_obs[market] = observations[market]
+            info |= {"final_obs": final_obs, "_final_obs": terminated}
+            info |= {"final_info": final_info, "_final_info": terminated}
+            state = state.where(terminated, self._fresh)
+            observations = np.where(terminated[:, None], self._fresh_observations, observations)
+        self.state = state
+        info.update(self._start_info(state))
+        return observations, rewards, terminated, np.zeros(self.num_envs, dtype=bool), info
 
     def action_masks(self) -> np.ndarray:
         """The current action masks as a (num_envs, K) bool array: ``info["action_mask"]``.
@@ -124,23 +173,78 @@ class MarketExpansionVectorEnv(VectorEnv):
             )
         return self._action_mask.astype(bool)
 
+    def _seed_from_list(self, seeds: list[int | None]) -> None:
+        if len(seeds) != self.num_envs:
+            raise ValueError(
+                f"a list of seeds needs one per market: {self.num_envs}, got {len(seeds)}"
+            )
+        if all(seed is None for seed in seeds):
+            return
+        if any(seed is None for seed in seeds):
+            raise ValueError(
+                "a list of seeds must be all integers or all None: the markets of the "
+                f"native vector env share one random stream, got {seeds}"
+            )
+        for seed in seeds:  # the checks (and messages) of a scalar env's seed
+            seeding.np_random(seed)
+        self._np_random = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seeds)))
+        self._np_random_seed = -1  # what Gymnasium records for a generator not seeded by an int
+
     def _masks_of(self, state: MarketState) -> np.ndarray | None:
         """(num_envs, K) int8 catalogue masks of ``state``; None outside the discrete mode."""
         if self.action_mode != "discrete":
             return None
         return self.codec.mask(state.entered, state.selling)
 
-    def _start_info(self) -> dict[str, Any]:
-        assert self.state is not None
-        everyone = np.ones(self.num_envs, dtype=bool)
+    def _start_info(self, state: MarketState, markets: np.ndarray | None = None) -> dict[str, Any]:
+        """What the agents may read before deciding, as the scalar env's info, batched.
+
+        Args:
+            state: the markets' state; ``self.state`` unless it is a final info.
+            markets: which markets the keys hold for (default: all); the
+                current action mask is remembered only for the current state.
+        """
+        holds = np.ones(self.num_envs, dtype=bool) if markets is None else markets
         info: dict[str, Any] = {
-            "period": self.state.period,
-            "open": self.state.entered,
-            "selling": self.state.selling,
+            "period": state.period,
+            "open": state.entered,
+            "selling": state.selling,
+            "state": state,
         }
-        info.update({f"_{key}": everyone for key in list(info)})
-        self._action_mask = self._masks_of(self.state)
-        if self._action_mask is not None:
-            info["action_mask"] = self._action_mask.copy()  # callers may write into info
-            info["_action_mask"] = everyone
+        masks = self._masks_of(state)
+        if markets is None:
+            self._action_mask = masks
+        if masks is not None:
+            info["action_mask"] = masks.copy()  # callers may write into info
+        info.update({f"_{key}": holds for key in list(info)})
         return info
+
+
+def _figures_info(figures: PeriodFigures, played: np.ndarray) -> dict[str, Any]:
+    """The period's figures with their ``_key`` masks; none when no market played
+    (as SyncVectorEnv leaves out the keys no sub-env returned)."""
+    if not played.any():
+        return {}
+    info: dict[str, Any] = {}
+    for key, value in period_figures(figures).items():
+        info[key] = value
+        info[f"_{key}"] = played
+    return info
+
+
+def supported_autoreset_mode(mode: AutoresetMode | str) -> AutoresetMode:
+    """``mode`` as an AutoresetMode, if the native vector env supports it.
+
+    Raises:
+        ValueError: a mode other than next-step and same-step (the message
+            names them).
+    """
+    supported = MarketExpansionVectorEnv.AUTORESET_MODES
+    try:
+        resolved = AutoresetMode(mode)
+    except ValueError:
+        resolved = None
+    if resolved not in supported:
+        names = ", ".join(f"AutoresetMode.{m.name} ({m.value!r})" for m in supported)
+        raise ValueError(f"autoreset_mode must be one of {names}; got {mode!r}")
+    return resolved
