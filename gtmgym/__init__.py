@@ -2,7 +2,10 @@
 
 ``import gtmgym`` registers ``gtmgym/MarketExpansion-v0`` with Gymnasium.
 ``gtmgym.evaluate`` is :func:`gtmgym.agents.evaluate`, the one evaluation
-loop every agent is scored by (imported on first use: it brings pandas).
+loop every agent is scored by; ``gtmgym.calibrate`` and ``gtmgym.synthesize``
+turn a company's data into a scenario and a scenario into such data
+(:mod:`gtmgym.calibration`). All three are imported on first use (they bring
+pandas and scikit-learn).
 """
 
 from typing import Any
@@ -32,8 +35,10 @@ __all__ = [
     "ScenarioError",
     "__version__",
     "bundled_scenarios",
+    "calibrate",
     "evaluate",
     "load_scenario",
+    "synthesize",
 ]
 
 
@@ -42,4 +47,8 @@ def __getattr__(name: str) -> Any:
         from gtmgym.agents.evaluation import evaluate
 
         return evaluate
+    if name in ("calibrate", "synthesize"):
+        from gtmgym import calibration
+
+        return getattr(calibration, name)
     raise AttributeError(f"module 'gtmgym' has no attribute {name!r}")

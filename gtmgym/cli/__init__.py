@@ -11,13 +11,14 @@ import os
 import sys
 from collections.abc import Sequence
 
-from gtmgym.cli import experiments, scenarios, simulate
+from gtmgym.calibration import CalibrationError
+from gtmgym.cli import calibration, experiments, scenarios, simulate
 from gtmgym.envs.actions import InvalidActionError
 from gtmgym.envs.loader import ScenarioError
 from gtmgym.experiments.config import ExperimentError
 from gtmgym.experiments.store import OutputError
 
-USER_ERRORS = (ScenarioError, ExperimentError, OutputError, InvalidActionError)
+USER_ERRORS = (ScenarioError, ExperimentError, OutputError, InvalidActionError, CalibrationError)
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for Ctrl-C
 
@@ -32,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train and benchmark budget-allocation policies for market expansion.",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in (scenarios, simulate, experiments):
+    for module in (scenarios, simulate, experiments, calibration):
         module.register(commands)
     return parser
 

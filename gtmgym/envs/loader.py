@@ -91,8 +91,7 @@ def validate_scenario(data: Any, origin: str) -> Scenario:
     try:
         return Scenario.model_validate(data)
     except ValidationError as error:
-        problems = "\n".join(f"  - {_describe(problem)}" for problem in error.errors())
-        raise ScenarioError(f"{origin}: invalid scenario\n{problems}") from None
+        raise ScenarioError(f"{origin}: invalid scenario\n{validation_problems(error)}") from None
 
 
 class _StrictLoader(yaml.SafeLoader):
@@ -160,11 +159,17 @@ def _yaml_problem(error: yaml.YAMLError) -> str:
     return f"line {mark.line + 1}, column {mark.column + 1}: {problem}"
 
 
-def _describe(problem: Mapping[str, Any]) -> str:
+def validation_problems(error: ValidationError, fields_doc: str = "docs/model.md") -> str:
+    """One ``  - field: message (got value)`` line per problem pydantic found;
+    scenario, experiment and calibration files are all reported this way."""
+    return "\n".join(f"  - {_describe(problem, fields_doc)}" for problem in error.errors())
+
+
+def _describe(problem: Mapping[str, Any], fields_doc: str) -> str:
     where = _field_path(problem["loc"])
     message = problem["msg"].removeprefix("Value error, ")
     if problem["type"] == "extra_forbidden":
-        message = "unknown field (check the spelling; see docs/model.md for the fields)"
+        message = f"unknown field (check the spelling; see {fields_doc} for the fields)"
     if where == "":
         return message
     return f"{where}: {message} (got {_show(problem.get('input'))})"

@@ -22,6 +22,7 @@ from gtmgym.envs.loader import (
     bundled_scenarios,
     load_scenario,
     read_yaml,
+    validation_problems,
 )
 from gtmgym.envs.scenario import ActionMode, Scenario
 
@@ -211,16 +212,8 @@ def validate_experiment(data: Any, origin: str) -> Experiment:
     try:
         experiment = Experiment.model_validate(data)
     except ValidationError as error:
-        lines = []
-        for problem in error.errors():
-            where = ".".join(str(part) for part in problem["loc"])
-            message = problem["msg"].removeprefix("Value error, ")
-            if problem["type"] == "extra_forbidden":
-                message = "unknown field"
-            got = repr(problem.get("input"))  # an inline scenario is kilobytes long
-            shown = f" (got {got if len(got) <= 80 else got[:77] + '...'})" if where else ""
-            lines.append(f"  - {where + ': ' if where else ''}{message}{shown}")
-        raise ExperimentError(f"{origin}: invalid experiment\n" + "\n".join(lines)) from None
+        problems = validation_problems(error, "README.md, Experiment files")
+        raise ExperimentError(f"{origin}: invalid experiment\n{problems}") from None
     try:
         scenario = experiment.resolved_scenario()
     except ScenarioError as error:

@@ -1,0 +1,88 @@
+"""Parameter recovery and the decision test of calibration, by history length.
+
+`python benchmarks/calibration_recovery.py [--periods 26 52 104 156]` synthesizes
+data from each scenario (seed 0), calibrates it and prints, per scenario and
+history length: the clustering's adjusted Rand index, the largest relative
+error of churn and of revenue per customer, the largest absolute error of
+decay, the median relative error of half-saturation and of effectiveness,
+the fit's R^2, and the decision ratio (the planner on the calibrated
+scenario, acting in the true one with noise off, over the planner that knows
+the truth). The table in docs/calibration.md is its output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import adjusted_rand_score
+
+import gtmgym
+from gtmgym.agents import evaluate, make
+from gtmgym.calibration import CalibrationError, calibrate, synthesize
+
+SCENARIOS = ("default", "channel-allocation", "cross-border-ecommerce")
+
+
+def recovery(name: str, periods: int) -> str:
+    truth = gtmgym.load_scenario(name)
+    with tempfile.TemporaryDirectory() as folder:
+        data = synthesize(name, periods, seed=0, out=Path(folder) / "data")
+        started = time.perf_counter()
+        try:
+            result = calibrate(data / "calibration.yaml", Path(folder) / "fitted.yaml",
+                               report=Path(folder) / "report")  # fmt: skip
+        except CalibrationError as error:
+            return f"| {name} | {periods} | refused: {str(error).split(';')[-1].strip()} |"
+        seconds = time.perf_counter() - started
+        fitted = gtmgym.load_scenario(Path(folder) / "fitted.yaml")
+        customers = pd.read_csv(data / "customers.csv")
+        segments = pd.read_csv(Path(folder) / "report" / "segments.csv")
+    ari = adjusted_rand_score(customers["true_segment"], segments["segment"])
+    segments_pairs = list(zip(fitted.segments, truth.segments, strict=True))
+    channel_pairs = list(zip(fitted.channels, truth.channels, strict=True))
+    churn = max(abs(f.churn / t.churn - 1) for f, t in segments_pairs)
+    revenue = max(abs(f.revenue_per_customer / t.revenue_per_customer - 1)
+                  for f, t in segments_pairs)  # fmt: skip
+    decay = max(abs(f.decay - t.decay) for f, t in channel_pairs)
+    saturation = np.median([abs(f.half_saturation / t.half_saturation - 1)
+                            for f, t in channel_pairs])  # fmt: skip
+    effects = [
+        abs(found / true - 1)
+        for f, t in channel_pairs
+        for found, true in zip(f.effectiveness, t.effectiveness, strict=True)
+        if true > 0
+    ]
+    knows = evaluate(make("planner", truth, action_mode="continuous"), episodes=1, noise=False)
+    decided = evaluate(make("planner", fitted, action_mode="continuous"), scenario=truth,
+                       episodes=1, noise=False)  # fmt: skip
+    ratio = decided["return"].iloc[0] / knows["return"].iloc[0]
+    return (
+        f"| {name} | {periods} | {ari:.3f} | {100 * churn:.1f}% | {100 * revenue:.1f}% | "
+        f"{decay:.3f} | {100 * saturation:.0f}% | {100 * np.median(effects):.0f}% | "
+        f"{result.response.r_squared:.3f} | **{100 * ratio:.1f}%** | {seconds:.0f} s |"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--periods", type=int, nargs="+", default=[26, 52, 104, 156])
+    parser.add_argument("--scenarios", nargs="+", default=list(SCENARIOS))
+    arguments = parser.parse_args()
+    print("| scenario | history | ARI | churn (max error) | revenue (max error) | decay "
+          "(max error) | half-saturation (median error) | effectiveness (median error) | R^2 "
+          "| decision ratio | calibration time |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for name in arguments.scenarios:
+        for periods in arguments.periods:
+            print(recovery(name, periods), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,207 @@
+"""``gtmgym calibrate``: a validated scenario from a customer table and a spend history.
+
+:func:`calibrate` reads the calibration file and its two tables, finds the
+segments and what their customers tell (:mod:`gtmgym.calibration.segments`),
+fits the channels' response (:mod:`gtmgym.calibration.response`) and writes a
+scenario that :func:`gtmgym.load_scenario` accepts, headed by a comment
+naming the source files with their sha256, the date, the gtmgym version and
+the fit quality. The scenario starts where the history ends: its initial
+customers are those held at the end of the history.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from gtmgym.calibration.config import Calibration, CalibrationError, load_calibration
+from gtmgym.calibration.report import write_report
+from gtmgym.calibration.response import Response, fit_response, replay
+from gtmgym.calibration.segments import SegmentFacts, segment_customers
+from gtmgym.calibration.tables import customers_table, spend_table
+from gtmgym.envs.loader import ScenarioError, load_scenario
+from gtmgym.experiments.store import write_atomic
+
+# parameters fitted per channel (decay, half-saturation, slope) and pair
+# (effectiveness): each needs periods of varied spend
+PERIODS_PER_PARAMETER = 2
+
+
+@dataclass
+class CalibrationResult:
+    """What :func:`calibrate` found, beside the scenario it wrote."""
+
+    scenario: dict[str, Any]
+    facts: SegmentFacts
+    response: Response
+    customer_ids: pd.Series
+
+
+def calibrate(
+    calibration_file: str | Path, out: str | Path, report: str | Path | None = None
+) -> CalibrationResult:
+    """Write the calibrated scenario to ``out`` (and ``segments.csv`` to ``report``).
+
+    Raises:
+        CalibrationError: the file, its tables or the fit are unusable (the
+            message names the file, column and first offending row); nothing
+            is written then.
+    """
+    calibration, folder = load_calibration(calibration_file)
+    market = calibration.market
+    segments = [segment.name for segment in market.segments]
+    channels = [channel.name for channel in market.channels]
+    customers_path = folder / calibration.customers
+    spend_path = folder / calibration.spend
+    customers = customers_table(customers_path, calibration.segmentation.features)
+    spend_rows = spend_table(spend_path, channels, segments)
+    periods = int(spend_rows["period"].max()) + 1
+    spend, won = _pair_arrays(spend_rows, segments, channels, periods)
+    available = _available(calibration, spend)
+    needed = PERIODS_PER_PARAMETER * (3 * len(channels) + int(available.sum()))
+    if periods < needed:
+        raise CalibrationError(
+            f"{spend_path}: {periods} periods of history for {3 * len(channels)} channel and "
+            f"{int(available.sum())} pair parameters; at least {needed} periods are needed"
+        )
+    facts = segment_customers(
+        customers, spend_rows, calibration.segmentation.features, segments, channels, periods
+    )
+
+    ceiling = max(float(spend.sum(axis=(1, 2)).max()), 1e-6)  # every historic spend possible
+
+    def replay_scenario(response: Response) -> dict[str, Any]:
+        return scenario_data(calibration, facts, response, available, periods, ceiling)
+
+    response = fit_response(replay_scenario, spend, won, facts.customers, available)
+    scenario = scenario_data(calibration, facts, response, available, periods)
+    try:
+        load_scenario(scenario)
+    except ScenarioError as error:
+        raise CalibrationError(f"the calibrated scenario is not valid: {error}") from None
+    header = _header(calibration, [customers_path, spend_path], response, periods)
+    if report is not None:
+        fitted = replay(replay_scenario(response), spend, facts.customers)
+        write_report(Path(report), customers["customer_id"], facts, response, segments,
+                     channels, won, fitted)  # fmt: skip
+    write_atomic(Path(out), header + yaml.safe_dump(scenario, sort_keys=False))
+    return CalibrationResult(scenario, facts, response, customers["customer_id"])
+
+
+def scenario_data(
+    calibration: Calibration,
+    facts: SegmentFacts,
+    response: Response,
+    available: np.ndarray,
+    periods: int,
+    history_budget: float | None = None,
+) -> dict[str, Any]:
+    """The scenario the estimates make: starting today, or, given the
+    ``history_budget`` per period to replay the history with, over the
+    history, every segment open, noise off."""
+    history = history_budget is not None
+    market = calibration.market
+    segments = []
+    for index, segment in enumerate(market.segments):
+        population = segment.population
+        if history:  # the market size at the history's start, grown to today's
+            population /= (1.0 + segment.growth) ** periods
+        held = 0.0 if history else float(facts.customers[-1, index].sum())
+        segments.append(
+            {
+                "name": segment.name,
+                "population": float(population),
+                "growth": segment.growth,
+                "initial_customers": held,
+                "revenue_per_customer": float(facts.revenue[index]),
+                "gross_margin": segment.gross_margin,
+                "churn": float(facts.churn[index]),
+                # a segment with customers today is open, whatever it was
+                "open_at_start": history or held > 0 or segment.open_at_start,
+                "entry_cost": segment.entry_cost,
+                "entry_delay": 0 if history else segment.entry_delay,
+                "operating_cost": segment.operating_cost,
+            }
+        )
+    channels = []
+    for c, channel in enumerate(market.channels):
+        data: dict[str, Any] = {
+            "name": channel.name,
+            "effectiveness": [float(e) for e in response.effectiveness[:, c] * available[:, c]],
+            "decay": float(response.decay[c]),
+            "half_saturation": float(response.half_saturation[c]),
+            "slope": float(response.slope[c]),
+            "revenue_share": channel.revenue_share,
+        }
+        if not history:
+            data |= {"min_spend": channel.min_spend, "max_spend": channel.max_spend}
+        channels.append(data)
+    budget = market.budget.model_dump(exclude_none=True)
+    if history:
+        budget = {"per_period": history_budget}
+    return {
+        "name": calibration.name,
+        "description": f"Calibrated by gtmgym calibrate from {calibration.customers} and "
+        f"{calibration.spend} ({periods} periods of history).",
+        "periods": periods if history else market.periods,
+        "noise": not history,
+        "objective": market.objective,
+        "segments": segments,
+        "channels": channels,
+        "budget": budget,
+        "actions": {"mode": "continuous"} if history else market.actions.model_dump(),
+    }
+
+
+def _pair_arrays(
+    rows: pd.DataFrame, segments: list[str], channels: list[str], periods: int
+) -> tuple[np.ndarray, np.ndarray]:
+    spend = np.zeros((periods, len(segments), len(channels)))
+    won = np.zeros_like(spend)
+    s_index = rows["segment"].map({name: i for i, name in enumerate(segments)}).to_numpy()
+    c_index = rows["channel"].map({name: c for c, name in enumerate(channels)}).to_numpy()
+    t_index = rows["period"].astype(int).to_numpy()
+    np.add.at(spend, (t_index, s_index, c_index), rows["spend"].to_numpy())
+    np.add.at(won, (t_index, s_index, c_index), rows["customers_won"].to_numpy())
+    return spend, won
+
+
+def _available(calibration: Calibration, spend: np.ndarray) -> np.ndarray:
+    """(S, C): where the calibration file says a channel is available, else
+    where it was spent on."""
+    columns = []
+    for c, channel in enumerate(calibration.market.channels):
+        given = channel.available
+        if given is not None and len(given) != len(calibration.market.segments):
+            raise CalibrationError(
+                f"market.channels[{c}].available: {len(given)} entries for "
+                f"{len(calibration.market.segments)} segments"
+            )
+        columns.append(np.array(given) if given is not None else spend[:, :, c].sum(axis=0) > 0)
+    return np.stack(columns, axis=1)
+
+
+def _header(
+    calibration: Calibration, sources: list[Path], response: Response, periods: int
+) -> str:
+    from gtmgym import __version__
+
+    lines = [
+        f"# Calibrated by gtmgym {__version__} on {date.today().isoformat()} from "
+        f"{periods} periods of history:",
+        *[f"#   {path.name} sha256 {_sha256(path)}" for path in sources],
+        f"# Fit: R^2 {response.r_squared:.3f} of customers won per period, segment and "
+        "channel (replayed through the model, customers held as observed).",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()

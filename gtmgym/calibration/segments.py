@@ -1,0 +1,125 @@
+"""Segments from the customer table, and what each one's customers tell.
+
+- **Segments**: K-means (scikit-learn) on the standardised feature columns;
+  each cluster is then matched to a segment named in the spend table by the
+  customers it won, period by period and channel by channel (the assignment
+  that makes the two tables' counts agree best, by
+  ``scipy.optimize.linear_sum_assignment``).
+- **Churn** per period, censoring handled: churn events over periods at risk,
+  where a customer won in period ``a`` is at risk from ``a + 1`` to the
+  period it churned in, or to the last period if still active.
+- **Revenue** per customer per period: the mean over the segment's customers.
+- **Customers** per segment and acquiring channel at the end of each period.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import linear_sum_assignment
+from sklearn.cluster import KMeans
+from sklearn.preprocessing import StandardScaler
+
+from gtmgym.calibration.config import CalibrationError
+
+
+@dataclass
+class SegmentFacts:
+    """What the customer table says, per segment (in the calibration file's order)."""
+
+    labels: np.ndarray  # (customers,) segment index of each customer
+    churn: np.ndarray  # (S,) per period
+    churn_events: np.ndarray  # (S,)
+    exposure: np.ndarray  # (S,) customer-periods at risk
+    revenue: np.ndarray  # (S,) per customer per period
+    customers: np.ndarray  # (T + 1, S, C + 1) at the end of period t - 1 (row 0: the start)
+
+
+def segment_customers(
+    customers: pd.DataFrame,
+    spend: pd.DataFrame,
+    features: list[str],
+    segments: list[str],
+    channels: list[str],
+    periods: int,
+    seed: int = 0,
+) -> SegmentFacts:
+    """Cluster, name the clusters, and estimate churn and revenue per segment."""
+    scaled = StandardScaler().fit_transform(customers[features].to_numpy(dtype=float))
+    clusters = KMeans(n_clusters=len(segments), n_init=10, random_state=seed).fit_predict(scaled)
+    labels = _named(clusters, customers, spend, segments, channels, periods)
+    churn, events, exposure, revenue = [], [], [], []
+    for index, name in enumerate(segments):
+        own = customers[labels == index]
+        if own.empty:
+            raise CalibrationError(f"segment {name!r}: no customers in the customer table")
+        at_risk = own["churned_period"].fillna(periods).clip(upper=periods) - own[
+            "acquired_period"
+        ].clip(lower=-1)
+        at_risk = (at_risk - own["churned_period"].isna()).clip(lower=0)
+        happened = float(own["churned_period"].notna().sum())
+        events.append(happened)
+        exposure.append(float(at_risk.sum()))
+        churn.append(happened / max(float(at_risk.sum()), 1.0))
+        revenue.append(float(own["revenue_per_period"].mean()))
+    return SegmentFacts(
+        labels=labels,
+        churn=np.array(churn),
+        churn_events=np.array(events),
+        exposure=np.array(exposure),
+        revenue=np.array(revenue),
+        customers=customers_over_time(customers, labels, len(segments), channels, periods),
+    )
+
+
+def _named(
+    clusters: np.ndarray,
+    customers: pd.DataFrame,
+    spend: pd.DataFrame,
+    segments: list[str],
+    channels: list[str],
+    periods: int,
+) -> np.ndarray:
+    """Segment index per customer: each cluster takes the segment whose wins,
+    per period and channel, its own acquisitions match best."""
+    won = customers["acquired_period"] >= 0
+    by_cluster = np.zeros((len(segments), periods, len(channels)))
+    channel_index = {name: c for c, name in enumerate(channels)}
+    acquired = customers.loc[won, ["acquired_period", "acquired_channel"]]
+    for cluster, (period, channel) in zip(clusters[won], acquired.itertuples(index=False),
+                                          strict=True):  # fmt: skip
+        if channel in channel_index and 0 <= period < periods:
+            by_cluster[cluster, int(period), channel_index[channel]] += 1
+    by_segment = np.zeros_like(by_cluster)
+    segment_index = {name: i for i, name in enumerate(segments)}
+    for row in spend.itertuples(index=False):
+        if 0 <= row.period < periods:
+            by_segment[segment_index[row.segment], int(row.period), channel_index[row.channel]] += (
+                row.customers_won
+            )
+    cost = np.abs(by_cluster[:, None] - by_segment[None]).sum(axis=(2, 3))
+    cluster_of, segment_of = linear_sum_assignment(cost)
+    mapping = dict(zip(cluster_of.tolist(), segment_of.tolist(), strict=True))
+    return np.array([mapping[c] for c in clusters])
+
+
+def customers_over_time(
+    customers: pd.DataFrame, labels: np.ndarray, n_segments: int, channels: list[str], periods: int
+) -> np.ndarray:
+    """(T + 1, S, C + 1): customers held at the start (row 0) and at the end
+    of each period, by segment and acquiring channel (last column: held
+    before the history or with no channel given)."""
+    channel_index = {name: c for c, name in enumerate(channels)}
+    column = np.array(
+        [channel_index.get(name, len(channels)) for name in customers["acquired_channel"]]
+    )
+    acquired = customers["acquired_period"].to_numpy()
+    churned = customers["churned_period"].fillna(periods + 1).to_numpy()
+    held = np.zeros((periods + 1, n_segments, len(channels) + 1))
+    for row in range(periods + 1):
+        end_of = row - 1  # row t holds the end of period t - 1
+        active = (acquired <= end_of) & (churned > end_of)
+        np.add.at(held[row], (labels[active], column[active]), 1.0)
+    return held

@@ -1,0 +1,277 @@
+"""Data a company would hold, made from a scenario: ``gtmgym synthesize``.
+
+:func:`synthesize` plays a *logging policy* on the scenario with noise on for
+any number of periods and writes what an analyst would export:
+
+- ``customers.csv``: one row per customer ever won (and per customer held
+  when the history starts): ``customer_id``, the segment features
+  ``employees``, ``region_x``, ``region_y``, ``acquired_period`` (-1 for
+  customers held before the history), ``acquired_channel`` (empty for
+  those), ``churned_period`` (empty while active), ``revenue_per_period``,
+  and ``true_segment``, which calibration must not read;
+- ``spend.csv``: ``period``, ``channel``, ``segment``, ``spend``,
+  ``customers_won``, one row per available pair and period;
+- ``calibration.yaml``: the calibration file a user would write for that
+  data (segments found by clustering the features), holding what the data
+  cannot tell (market sizes, margins, entry terms, budget, horizon).
+
+The logging policy enters every closed segment in the first period (so every
+segment has customers to learn from) and spends, each period, a share of the
+budget drawn uniformly in [0.5, 1] over the available pairs, by weights that
+follow a random walk in logs around the even split (AR(1), coefficient 0.8,
+innovations 0.4) and with each channel paused (no spend anywhere) with
+probability 0.15 per period. Spend thus varies over time within and across
+channels, which is what identifies the response curves and the carry-over.
+
+A customer's features come from its segment: ``region_x, region_y`` near a
+centre of the segment's own (on a circle of radius 4, spread 0.6) and
+``employees`` log-normal with a median of 20 x 3^segment, so that the
+segments are clusters an analyst's K-means finds. Revenue per period is the
+segment's ``revenue_per_customer`` times a log-normal factor of mean 1
+(spread 0.2), fixed per customer.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import pandas as pd
+import yaml
+
+from gtmgym.calibration.tables import CUSTOMER_COLUMNS
+from gtmgym.envs import ENV_ID
+from gtmgym.envs.loader import load_scenario
+from gtmgym.envs.market_expansion import ScenarioSource
+from gtmgym.envs.scenario import Scenario
+from gtmgym.experiments.store import write_atomic
+
+FEATURES = ("employees", "region_x", "region_y")
+WALK_MEMORY, WALK_STEP, PAUSE_PROBABILITY = 0.8, 0.4, 0.15
+# the columns calibration reads, with the features after the id
+COLUMNS = ("customer_id", *FEATURES, *CUSTOMER_COLUMNS[1:], "true_segment")
+
+
+def synthesize(scenario: ScenarioSource, periods: int, seed: int, out: str | Path) -> Path:
+    """Write ``customers.csv``, ``spend.csv`` and ``calibration.yaml`` to ``out``.
+
+    Args:
+        scenario: the true market (bundled name, path, mapping or Scenario).
+        periods: periods of history (may exceed the scenario's horizon).
+        seed: fixes the market's draws, the policy's and the customers'.
+        out: the folder to write (created if needed).
+
+    Returns:
+        The folder.
+    """
+    if periods < 1:
+        raise ValueError(f"periods must be at least 1, got {periods}")
+    truth = load_scenario(scenario) if not isinstance(scenario, Scenario) else scenario
+    history = _history_scenario(truth, periods)
+    rng = np.random.default_rng(seed)
+    customers, spend = _play(history, truth, periods, seed, rng)
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    write_atomic(folder / "customers.csv", customers.to_csv(index=False))
+    write_atomic(folder / "spend.csv", spend.to_csv(index=False))
+    write_atomic(folder / "calibration.yaml", _calibration_file(truth, periods))
+    return folder
+
+
+def _history_scenario(truth: Scenario, periods: int) -> Scenario:
+    """The truth over ``periods`` periods, noise on, continuous actions, no
+    total budget or cash (the history is not an episode that can end)."""
+    budget = truth.budget.model_copy(update={"total": None, "initial_cash": None})
+    actions = truth.actions.model_copy(update={"mode": "continuous"})
+    # growth over a history longer than the horizon must stay in the allowed range
+    return Scenario.model_validate(
+        truth.model_dump()
+        | {
+            "periods": periods,
+            "noise": True,
+            "budget": budget.model_dump(),
+            "actions": actions.model_dump(),
+        }
+    )
+
+
+def _play(
+    history: Scenario, truth: Scenario, periods: int, seed: int, rng: np.random.Generator
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    env = gym.make(ENV_ID, scenario=history, action_mode="continuous").unwrapped
+    env.reset(seed=seed)
+    n_segments, n_channels = len(truth.segments), len(truth.channels)
+    available = env.params.available
+    book = _CustomerBook(truth, rng)
+    book.open_history(env.state.customers[0])
+    walk = np.zeros((n_segments, n_channels))
+    rows = []
+    for period in range(periods):
+        walk = WALK_MEMORY * walk + WALK_STEP * rng.standard_normal(walk.shape)
+        paused = rng.random(n_channels) < PAUSE_PROBABILITY
+        weights = np.exp(walk) * available * ~paused[None, :]
+        level = rng.uniform(0.5, 1.0)
+        shares = weights / weights.sum() * level if weights.sum() > 0 else weights
+        action = _continuous_action(shares, enter_all=period == 0)
+        before = env.state.customers[0].copy()
+        _, _, _, _, info = env.step(action)
+        won = info["won_by_channel"]
+        churned = before[:, :n_channels] + won - env.state.customers[0][:, :n_channels]
+        held_churned = before[:, n_channels] - env.state.customers[0][:, n_channels]
+        book.record(period, np.rint(won).astype(int), np.rint(churned).astype(int),
+                    int_vector(held_churned))  # fmt: skip
+        for i, segment in enumerate(truth.segments):
+            for c, channel in enumerate(truth.channels):
+                if available[i, c]:
+                    rows.append(
+                        {
+                            "period": period,
+                            "channel": channel.name,
+                            "segment": segment.name,
+                            "spend": float(info["spend"][i, c]),
+                            "customers_won": int(round(won[i, c])),
+                        }
+                    )
+    return book.table(), pd.DataFrame(rows)
+
+
+def int_vector(values: np.ndarray) -> np.ndarray:
+    return np.rint(values).astype(int)
+
+
+def _continuous_action(shares: np.ndarray, enter_all: bool) -> np.ndarray:
+    """The continuous action that spends ``shares`` (summing to at most 1):
+    weights ``v = (y + 1) / 2`` with ``w = v / sum(v)`` (docs/model.md,
+    Actions), the hold-back weight taking the rest."""
+    held_back = max(1.0 - float(shares.sum()), 0.0)
+    weights = np.append(shares.ravel(), held_back)
+    weights = weights / weights.max()  # the largest is 1, so each y is in [-1, 1]
+    entries = np.full(shares.shape[0], 1.0 if enter_all else -1.0)
+    return np.concatenate([2.0 * weights - 1.0, entries]).astype(np.float32)
+
+
+class _CustomerBook:
+    """Individual customers behind the model's counts: who was won when, by
+    which channel, and who churned (drawn uniformly among those held)."""
+
+    def __init__(self, truth: Scenario, rng: np.random.Generator) -> None:
+        self.truth = truth
+        self.rng = rng
+        self.rows: list[dict[str, Any]] = []
+        # (segment, channel column) -> indices into rows of active customers
+        self.active: dict[tuple[int, int], list[int]] = {}
+
+    def open_history(self, customers: np.ndarray) -> None:
+        held = len(self.truth.channels)
+        for i in range(customers.shape[0]):
+            self._win(i, held, int(round(customers[i, held])), period=-1)
+
+    def record(
+        self, period: int, won: np.ndarray, churned: np.ndarray, held_churned: np.ndarray
+    ) -> None:
+        held = len(self.truth.channels)
+        for i in range(won.shape[0]):
+            for c in range(won.shape[1]):
+                self._churn(i, c, churned[i, c], period)
+            self._churn(i, held, held_churned[i], period)
+            for c in range(won.shape[1]):
+                self._win(i, c, won[i, c], period)
+
+    def _win(self, segment: int, column: int, count: int, period: int) -> None:
+        if count <= 0:
+            return
+        n_segments = len(self.truth.segments)
+        angle = 2.0 * math.pi * segment / n_segments
+        centre = 4.0 * np.array([math.cos(angle), math.sin(angle)])
+        region = centre + 0.6 * self.rng.standard_normal((count, 2))
+        employees = np.exp(math.log(20.0 * 3.0**segment) + 0.3 * self.rng.standard_normal(count))
+        spread = 0.2
+        revenue = self.truth.segments[segment].revenue_per_customer * np.exp(
+            spread * self.rng.standard_normal(count) - spread**2 / 2
+        )
+        channel = "" if column == len(self.truth.channels) else self.truth.channels[column].name
+        active = self.active.setdefault((segment, column), [])
+        for k in range(count):
+            active.append(len(self.rows))
+            self.rows.append(
+                {
+                    "customer_id": f"C{len(self.rows) + 1:07d}",
+                    "employees": round(float(employees[k]), 1),
+                    "region_x": round(float(region[k, 0]), 4),
+                    "region_y": round(float(region[k, 1]), 4),
+                    "acquired_period": period,
+                    "acquired_channel": channel,
+                    "churned_period": None,
+                    "revenue_per_period": round(float(revenue[k]), 6),
+                    "true_segment": self.truth.segments[segment].name,
+                }
+            )
+
+    def _churn(self, segment: int, column: int, count: int, period: int) -> None:
+        active = self.active.get((segment, column), [])
+        count = min(max(count, 0), len(active))
+        if count == 0:
+            return
+        leaving = set(self.rng.choice(len(active), size=count, replace=False).tolist())
+        for position in sorted(leaving):
+            self.rows[active[position]]["churned_period"] = period
+        self.active[(segment, column)] = [
+            row for position, row in enumerate(active) if position not in leaving
+        ]
+
+    def table(self) -> pd.DataFrame:
+        table = pd.DataFrame(self.rows, columns=list(COLUMNS))
+        table["churned_period"] = table["churned_period"].astype("Int64")
+        return table
+
+
+def _calibration_file(truth: Scenario, periods: int) -> str:
+    """The calibration file for the synthesized data: what the data tell is
+    left to calibration; the rest is the truth, as a company would know it."""
+    grown = [s.population * (1.0 + s.growth) ** periods for s in truth.segments]
+    data = {
+        "name": f"{truth.name}-calibrated",
+        "customers": "customers.csv",
+        "spend": "spend.csv",
+        "segmentation": {"features": list(FEATURES), "k": len(truth.segments)},
+        "market": {
+            "periods": truth.periods,
+            "objective": truth.objective,
+            "budget": truth.budget.model_dump(exclude_defaults=True),
+            "actions": truth.actions.model_dump(exclude_defaults=True),
+            "segments": [
+                {
+                    "name": segment.name,
+                    # the addressable market today: the population the
+                    # competitor leaves, at the end of the history
+                    "population": round(size * (1.0 - segment.competitor.share), 3),
+                    "growth": segment.growth,
+                    "gross_margin": segment.gross_margin,
+                    "open_at_start": segment.open_at_start,
+                    "entry_cost": segment.entry_cost,
+                    "entry_delay": segment.entry_delay,
+                    "operating_cost": segment.operating_cost,
+                }
+                for segment, size in zip(truth.segments, grown, strict=True)
+            ],
+            "channels": [
+                {
+                    "name": channel.name,
+                    "revenue_share": channel.revenue_share,
+                    "min_spend": channel.min_spend,
+                    "max_spend": channel.max_spend,
+                    "available": [e > 0 for e in channel.effectiveness],
+                }
+                for channel in truth.channels
+            ],
+        },
+    }
+    header = (
+        f"# Calibration file for data synthesized from scenario {truth.name!r} over\n"
+        f"# {periods} periods (gtmgym synthesize). `market` holds what the data cannot\n"
+        "# tell; gtmgym calibrate estimates the rest from customers.csv and spend.csv.\n"
+    )
+    return header + yaml.safe_dump(data, sort_keys=False)

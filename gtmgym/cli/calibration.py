@@ -1,0 +1,45 @@
+"""``gtmgym synthesize`` and ``calibrate``: scenarios from a company's data."""
+
+from __future__ import annotations
+
+import argparse
+
+from gtmgym.calibration import CalibrationError, calibrate, synthesize
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    make_data = commands.add_parser(
+        "synthesize", help="customer and spend tables (and a calibration file) from a scenario"
+    )
+    make_data.add_argument("scenario", help="bundled scenario name or YAML path")
+    make_data.add_argument("--periods", type=int, required=True, help="periods of history")
+    make_data.add_argument("--seed", type=int, default=0)
+    make_data.add_argument("--out", required=True, metavar="DIR")
+    make_data.set_defaults(handler=synthesize_command)
+
+    fit = commands.add_parser(
+        "calibrate", help="a scenario from a customer table and a spend history"
+    )
+    fit.add_argument("calibration", metavar="CALIBRATION.yaml")
+    fit.add_argument("--out", required=True, metavar="SCENARIO.yaml")
+    fit.add_argument("--report", metavar="DIR", help="also write segments.csv and report.md")
+    fit.set_defaults(handler=calibrate_command)
+
+
+def synthesize_command(arguments: argparse.Namespace) -> int:
+    if arguments.periods < 1:
+        raise CalibrationError(f"--periods must be at least 1, got {arguments.periods}")
+    folder = synthesize(arguments.scenario, arguments.periods, arguments.seed, arguments.out)
+    print(f"wrote {folder}/customers.csv, spend.csv and calibration.yaml")
+    return 0
+
+
+def calibrate_command(arguments: argparse.Namespace) -> int:
+    result = calibrate(arguments.calibration, arguments.out, arguments.report)
+    print(
+        f"wrote {arguments.out} (R^2 {result.response.r_squared:.3f} of customers won); "
+        f"check it with: gtmgym validate {arguments.out}"
+    )
+    if arguments.report:
+        print(f"report in {arguments.report}/ (report.md, segments.csv)")
+    return 0
