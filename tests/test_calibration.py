@@ -126,7 +126,6 @@ def test_misspelt_calibration_field_is_named(small_history, tmp_path):
     result = gtmgym_cli("calibrate", str(copy / "calibration.yaml"), "--out", str(tmp_path / "x"))
     assert result.returncode == 2
     assert "segmentation.clusters: unknown field" in result.stderr
-    assert "segmentation.k: Field required" in result.stderr
 
 
 def test_synthesize_writes_the_three_files_from_the_command_line(tmp_path):
@@ -144,3 +143,24 @@ def test_synthesize_writes_the_three_files_from_the_command_line(tmp_path):
         customers["churned_period"].notna(), "acquired_period"]).all()  # fmt: skip
     calibration = yaml.safe_load((tmp_path / "calibration.yaml").read_text())
     assert "true_segment" not in calibration["segmentation"]["features"]
+
+
+def test_segments_are_counted_by_silhouette_when_k_is_not_given(small_history):
+    from sklearn.preprocessing import StandardScaler
+
+    from gtmgym.calibration.segments import best_cluster_count
+
+    customers = pd.read_csv(small_history / "customers.csv")
+    features = StandardScaler().fit_transform(customers[["employees", "region_x", "region_y"]])
+    assert best_cluster_count(features, (2, 6), seed=0) == customers["true_segment"].nunique()
+
+
+def test_more_clusters_than_segments_is_refused(small_history, tmp_path):
+    copy = tmp_path / "data"
+    shutil.copytree(small_history, copy)
+    data = yaml.safe_load((copy / "calibration.yaml").read_text())
+    data["segmentation"]["k"] = 4
+    (copy / "calibration.yaml").write_text(yaml.safe_dump(data))
+    result = gtmgym_cli("calibrate", str(copy / "calibration.yaml"), "--out", str(tmp_path / "x"))
+    assert result.returncode == 2
+    assert "4 clusters for 3 segments" in result.stderr

@@ -65,15 +65,17 @@ def calibrate(
     periods = int(spend_rows["period"].max()) + 1
     spend, won = _pair_arrays(spend_rows, segments, channels, periods)
     available = _available(calibration, spend)
+    segmentation = calibration.segmentation
+    facts = segment_customers(
+        customers, spend_rows, segmentation.features, segments, channels, periods,
+        k=segmentation.k, k_range=segmentation.k_range,
+    )  # fmt: skip
     needed = PERIODS_PER_PARAMETER * (3 * len(channels) + int(available.sum()))
     if periods < needed:
         raise CalibrationError(
             f"{spend_path}: {periods} periods of history for {3 * len(channels)} channel and "
             f"{int(available.sum())} pair parameters; at least {needed} periods are needed"
         )
-    facts = segment_customers(
-        customers, spend_rows, calibration.segmentation.features, segments, channels, periods
-    )
 
     ceiling = max(float(spend.sum(axis=(1, 2)).max()), 1e-6)  # every historic spend possible
 

@@ -24,10 +24,16 @@ class _Strict(BaseModel):
 
 
 class Segmentation(_Strict):
-    """Segments by K-means (scikit-learn) on standardised feature columns."""
+    """Segments by K-means (scikit-learn) on standardised feature columns.
+
+    ``k`` clusters; when it is not given, the ``k`` in ``k_range`` with the
+    best silhouette. Either way the clusters are matched to the segments of
+    ``market``, so there must be as many.
+    """
 
     features: Annotated[list[str], Field(min_length=1)]
-    k: Annotated[int, Field(ge=1, le=50)]
+    k: Annotated[int, Field(ge=1, le=50)] | None = None
+    k_range: tuple[Annotated[int, Field(ge=2)], Annotated[int, Field(le=50)]] = (2, 10)
 
 
 class MarketSegment(_Strict):

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import linear_sum_assignment
 from sklearn.cluster import KMeans
+from sklearn.metrics import silhouette_score
 from sklearn.preprocessing import StandardScaler
 
 from gtmgym.calibration.config import CalibrationError
@@ -44,11 +45,25 @@ def segment_customers(
     segments: list[str],
     channels: list[str],
     periods: int,
+    k: int | None = None,
+    k_range: tuple[int, int] = (2, 10),
     seed: int = 0,
 ) -> SegmentFacts:
-    """Cluster, name the clusters, and estimate churn and revenue per segment."""
+    """Cluster, name the clusters, and estimate churn and revenue per segment.
+
+    Args:
+        k: the number of clusters; ``None``: the best silhouette in ``k_range``.
+    """
+    given = k
     scaled = StandardScaler().fit_transform(customers[features].to_numpy(dtype=float))
-    clusters = KMeans(n_clusters=len(segments), n_init=10, random_state=seed).fit_predict(scaled)
+    if k is None:
+        k = best_cluster_count(scaled, k_range, seed)
+    if k != len(segments):
+        raise CalibrationError(
+            f"segmentation: {k} clusters{' (by silhouette)' if given is None else ''} for "
+            f"{len(segments)} segments in market.segments; give as many segments as clusters"
+        )
+    clusters = KMeans(n_clusters=k, n_init=10, random_state=seed).fit_predict(scaled)
     labels = _named(clusters, customers, spend, segments, channels, periods)
     churn, events, exposure, revenue = [], [], [], []
     for index, name in enumerate(segments):
@@ -72,6 +87,22 @@ def segment_customers(
         revenue=np.array(revenue),
         customers=customers_over_time(customers, labels, len(segments), channels, periods),
     )
+
+
+SILHOUETTE_SAMPLE = 5_000  # customers the silhouette is computed on (it is quadratic)
+
+
+def best_cluster_count(scaled: np.ndarray, k_range: tuple[int, int], seed: int) -> int:
+    """The number of K-means clusters in ``k_range`` with the best silhouette
+    (scikit-learn's ``silhouette_score``, on a sample of customers)."""
+    low, high = k_range
+    scores = {}
+    for k in range(low, min(high, len(scaled) - 1) + 1):
+        labels = KMeans(n_clusters=k, n_init=4, random_state=seed).fit_predict(scaled)
+        scores[k] = silhouette_score(
+            scaled, labels, sample_size=min(SILHOUETTE_SAMPLE, len(scaled)), random_state=seed
+        )
+    return max(scores, key=scores.get)
 
 
 def _named(
