@@ -156,7 +156,12 @@ def test_learning_quality_protocol_keeps_tuned_defaults():
     assert (protocol.seeds, protocol.train_steps, protocol.eval_episodes) == (10, 100_000, 10)
     assert all(entry.hyperparameters == {} for entry in protocol.agents)
     bundled = load_experiment("default")
-    assert [e.name for e in protocol.agents] == [e.name for e in bundled.agents]
+    too_slow_for_default = ["maskable_ppo"]  # 10 seeds would take `gtmgym run` past 10 minutes
+    names = [e.name for e in protocol.agents]
+    assert [name for name in names if name not in too_slow_for_default] == [
+        e.name for e in bundled.agents
+    ]
+    assert set(too_slow_for_default) <= set(names)
 
 
 def test_killed_run_resumes_without_loss_or_duplicates(tmp_path):
