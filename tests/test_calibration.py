@@ -36,7 +36,7 @@ def gtmgym_cli(*arguments: str) -> subprocess.CompletedProcess:
 def test_calibration_recovers_the_market_and_its_decisions(scenario_name, tmp_path):
     data = synthesize(scenario_name, HISTORY, seed=0, out=tmp_path / "data")
     fitted = tmp_path / "fitted.yaml"
-    result = calibrate(data / "calibration.yaml", fitted, report=tmp_path / "report")
+    result = calibrate(data / "calibration.yaml", fitted, report=tmp_path / "report", draws=3)
     truth = gtmgym.load_scenario(scenario_name)
     calibrated = gtmgym.load_scenario(fitted)  # a valid scenario
 
@@ -59,8 +59,16 @@ def test_calibration_recovers_the_market_and_its_decisions(scenario_name, tmp_pa
     header = fitted.read_text().splitlines()[:4]
     assert any("customers.csv sha256" in line for line in header)
     assert any("R^2" in line for line in header) and gtmgym.__version__ in header[0]
-    assert (tmp_path / "report" / "report.md").is_file()
     assert (tmp_path / "report" / "fit.png").stat().st_size > 1000
+
+    drawn = sorted((tmp_path / "fitted-draws").glob("draw-*.yaml"))
+    assert len(drawn) == 3 == len(result.draws)
+    churns = {gtmgym.load_scenario(path).segments[0].churn for path in drawn}
+    assert len(churns) == 3  # resampled, each a valid scenario
+    assert max(churns) <= 1.5 * calibrated.segments[0].churn
+    report = (tmp_path / "report" / "report.md").read_text()
+    assert "90% bootstrap intervals" in report
+    assert f"{calibrated.segments[0].churn:.4g} [" in report
 
 
 @pytest.fixture(scope="module")

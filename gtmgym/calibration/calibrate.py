@@ -26,6 +26,7 @@ from gtmgym.calibration.report import write_report
 from gtmgym.calibration.response import Response, fit_response, replay
 from gtmgym.calibration.segments import SegmentFacts, segment_customers
 from gtmgym.calibration.tables import customers_table, spend_table
+from gtmgym.calibration.uncertainty import Draw, bootstrap, intervals
 from gtmgym.envs.loader import ScenarioError, load_scenario
 from gtmgym.experiments.store import write_atomic
 
@@ -42,12 +43,25 @@ class CalibrationResult:
     facts: SegmentFacts
     response: Response
     customer_ids: pd.Series
+    draws: list[Draw]
 
 
 def calibrate(
-    calibration_file: str | Path, out: str | Path, report: str | Path | None = None
+    calibration_file: str | Path,
+    out: str | Path,
+    report: str | Path | None = None,
+    draws: int = 0,
+    seed: int = 0,
 ) -> CalibrationResult:
-    """Write the calibrated scenario to ``out`` (and ``segments.csv`` to ``report``).
+    """Write the calibrated scenario to ``out``.
+
+    Args:
+        report: a folder for ``report.md``, ``fit.png`` and ``segments.csv``.
+        draws: also fit this many bootstrap replicates
+            (:mod:`gtmgym.calibration.uncertainty`) and write each as a
+            scenario, ``<out stem>-draws/draw-01.yaml`` ...; the report then
+            gives every parameter's 90% interval.
+        seed: seeds the bootstrap.
 
     Raises:
         CalibrationError: the file, its tables or the fit are unusable (the
@@ -83,18 +97,49 @@ def calibrate(
         return scenario_data(calibration, facts, response, available, periods, ceiling)
 
     response = fit_response(replay_scenario, spend, won, facts.customers, available)
-    scenario = scenario_data(calibration, facts, response, available, periods)
+
+    def refit(drawn: SegmentFacts, weights: np.ndarray, start: Response) -> Response:
+        def replay_drawn(candidate: Response) -> dict[str, Any]:
+            return scenario_data(calibration, drawn, candidate, available, periods, ceiling)
+
+        return fit_response(replay_drawn, spend, won, facts.customers, available, weights, start)
+
+    replicates = bootstrap(draws, seed, customers, facts, response, refit) if draws else []
+    scenario = _valid(scenario_data(calibration, facts, response, available, periods))
+    drawn = [
+        _valid(scenario_data(calibration, d.facts, d.response, available, periods))
+        for d in replicates
+    ]
+    header = _header(calibration, [customers_path, spend_path], response, periods)
+    if report is not None:
+        fitted = replay(replay_scenario(response), spend, facts.customers)
+        bands = intervals(replicates) if replicates else None
+        write_report(Path(report), customers["customer_id"], facts, response, segments,
+                     channels, won, fitted, bands)  # fmt: skip
+    out = Path(out)
+    if drawn:
+        folder_of_draws = draws_folder(out)
+        folder_of_draws.mkdir(parents=True, exist_ok=True)
+        for number, data in enumerate(drawn, start=1):
+            data = data | {"name": f"{calibration.name}-draw-{number:02d}"}
+            text = f"# Bootstrap draw {number} of {len(drawn)} of {out.name}\n" + header
+            write_atomic(folder_of_draws / f"draw-{number:02d}.yaml",
+                         text + yaml.safe_dump(data, sort_keys=False))  # fmt: skip
+    write_atomic(out, header + yaml.safe_dump(scenario, sort_keys=False))
+    return CalibrationResult(scenario, facts, response, customers["customer_id"], replicates)
+
+
+def draws_folder(out: Path) -> Path:
+    """Where the bootstrap draws of the scenario written to ``out`` go."""
+    return out.parent / f"{out.stem}-draws"
+
+
+def _valid(scenario: dict[str, Any]) -> dict[str, Any]:
     try:
         load_scenario(scenario)
     except ScenarioError as error:
         raise CalibrationError(f"the calibrated scenario is not valid: {error}") from None
-    header = _header(calibration, [customers_path, spend_path], response, periods)
-    if report is not None:
-        fitted = replay(replay_scenario(response), spend, facts.customers)
-        write_report(Path(report), customers["customer_id"], facts, response, segments,
-                     channels, won, fitted)  # fmt: skip
-    write_atomic(Path(out), header + yaml.safe_dump(scenario, sort_keys=False))
-    return CalibrationResult(scenario, facts, response, customers["customer_id"])
+    return scenario
 
 
 def scenario_data(

@@ -25,13 +25,22 @@ def write_report(
     channels: list[str],
     observed: np.ndarray,
     fitted: np.ndarray,
+    bands: dict[str, np.ndarray] | None = None,
 ) -> None:
     """Write the report files into ``folder``.
 
     Args:
         observed: (T, S, C) customers won per period and pair, from the data.
         fitted: (T, S, C) the same, replayed through the calibrated model.
+        bands: each parameter's 90% interval (low, high) from the bootstrap.
     """
+
+    def shown(name: str, value: float, *index: int) -> str:
+        if bands is None:
+            return f"{value:.4g}"
+        low, high = bands[name][(0, *index)], bands[name][(1, *index)]
+        return f"{value:.4g} [{low:.4g}, {high:.4g}]"
+
     folder.mkdir(parents=True, exist_ok=True)
     names = np.array(segments)[facts.labels]
     labels = pd.DataFrame({"customer_id": customer_ids, "segment": names})
@@ -45,6 +54,11 @@ def write_report(
         "",
         "![fitted vs observed customers won per segment and period](fit.png)",
         "",
+        "Brackets: 90% bootstrap intervals (moving blocks of periods for the response, "
+        "customers for churn and revenue)."
+        if bands is not None
+        else "No intervals: run `gtmgym calibrate ... --draws K` for 90% bootstrap intervals.",
+        "",
         "## Segments",
         "",
         "| segment | customers | churn per period | churn events / periods at risk "
@@ -53,8 +67,9 @@ def write_report(
     ]
     for i, name in enumerate(segments):
         lines.append(
-            f"| {name} | {int((facts.labels == i).sum())} | {facts.churn[i]:.4f} | "
-            f"{facts.churn_events[i]:.0f} / {facts.exposure[i]:.0f} | {facts.revenue[i]:.4g} | "
+            f"| {name} | {int((facts.labels == i).sum())} | {shown('churn', facts.churn[i], i)} | "
+            f"{facts.churn_events[i]:.0f} / {facts.exposure[i]:.0f} | "
+            f"{shown('revenue', facts.revenue[i], i)} | "
             f"{facts.customers[-1, i].sum():.0f} |"
         )
     lines += [
@@ -67,10 +82,13 @@ def write_report(
         "|---|---|---|---|" + "---|" * len(segments),
     ]
     for c, name in enumerate(channels):
-        effects = " | ".join(f"{e:.4f}" for e in response.effectiveness[:, c])
+        effects = " | ".join(
+            shown("effectiveness", e, i, c) for i, e in enumerate(response.effectiveness[:, c])
+        )
         lines.append(
-            f"| {name} | {response.decay[c]:.3f} | {response.half_saturation[c]:.4g} | "
-            f"{response.slope[c]:.3f} | {effects} |"
+            f"| {name} | {shown('decay', response.decay[c], c)} | "
+            f"{shown('half_saturation', response.half_saturation[c], c)} | "
+            f"{shown('slope', response.slope[c], c)} | {effects} |"
         )
     write_atomic(folder / "report.md", "\n".join(lines) + "\n")
 

@@ -50,6 +50,8 @@ def fit_response(
     won: np.ndarray,
     held: np.ndarray,
     available: np.ndarray,
+    weights: np.ndarray | None = None,
+    start: Response | None = None,
 ) -> Response:
     """Fit the response to the history.
 
@@ -60,7 +62,12 @@ def fit_response(
         held: (T + 1, S, C + 1) customers held at the start and the end of
             each period, by acquiring channel.
         available: (S, C) bool, the pairs the response is fitted for.
+        weights: (T,) how often each period counts (a bootstrap's draw of
+            periods); the whole history is still replayed, so carry-over
+            runs through the periods as they happened.
+        start: start from these parameters only (a bootstrap's point estimate).
     """
+    counts = np.ones(spend.shape[0]) if weights is None else np.asarray(weights, dtype=float)
     n_segments, n_channels = available.shape
     pairs = np.argwhere(available)
     typical = np.array(
@@ -80,9 +87,16 @@ def fit_response(
             cost=float("nan"),
         )
 
+    def pack(response: Response) -> np.ndarray:
+        return np.concatenate([
+            response.decay, np.log(response.half_saturation / typical), response.slope,
+            response.effectiveness[pairs[:, 0], pairs[:, 1]],
+        ])  # fmt: skip
+
     def residuals(x: np.ndarray) -> np.ndarray:
         predicted = replay(scenario_for(unpack(x)), spend, held)
-        return ((predicted - won) / np.sqrt(won + 1.0))[:, available].ravel()
+        scaled = (predicted - won) / np.sqrt(won + 1.0) * np.sqrt(counts)[:, None, None]
+        return scaled[:, available].ravel()
 
     low = np.concatenate([
         np.full(n_channels, DECAY_RANGE[0]), np.full(n_channels, np.log(1e-3)),
@@ -92,13 +106,14 @@ def fit_response(
         np.full(n_channels, DECAY_RANGE[1]), np.full(n_channels, np.log(1e3)),
         np.full(n_channels, SLOPE_RANGE[1]), np.ones(len(pairs)),
     ])  # fmt: skip
-    ends = []
-    for decay, scale in STARTS:
-        start = np.concatenate([
+    starts = [np.clip(pack(start), low, high)] if start is not None else [
+        np.concatenate([
             np.full(n_channels, decay), np.full(n_channels, np.log(scale)),
             np.full(n_channels, 1.2), np.full(len(pairs), 0.02),
-        ])  # fmt: skip
-        ends.append(least_squares(residuals, start, bounds=(low, high), method="trf"))
+        ])
+        for decay, scale in STARTS
+    ]  # fmt: skip
+    ends = [least_squares(residuals, x0, bounds=(low, high), method="trf") for x0 in starts]
     best = min(ends, key=lambda end: end.cost)
     response = unpack(best.x)
     predicted = replay(scenario_for(response), spend, held)[:, available]

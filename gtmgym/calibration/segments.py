@@ -65,28 +65,39 @@ def segment_customers(
         )
     clusters = KMeans(n_clusters=k, n_init=10, random_state=seed).fit_predict(scaled)
     labels = _named(clusters, customers, spend, segments, channels, periods)
-    churn, events, exposure, revenue = [], [], [], []
     for index, name in enumerate(segments):
-        own = customers[labels == index]
-        if own.empty:
+        if not (labels == index).any():
             raise CalibrationError(f"segment {name!r}: no customers in the customer table")
-        at_risk = own["churned_period"].fillna(periods).clip(upper=periods) - own[
-            "acquired_period"
-        ].clip(lower=-1)
-        at_risk = (at_risk - own["churned_period"].isna()).clip(lower=0)
-        happened = float(own["churned_period"].notna().sum())
-        events.append(happened)
-        exposure.append(float(at_risk.sum()))
-        churn.append(happened / max(float(at_risk.sum()), 1.0))
-        revenue.append(float(own["revenue_per_period"].mean()))
+    churn, events, exposure, revenue = churn_and_revenue(customers, labels, len(segments), periods)
     return SegmentFacts(
         labels=labels,
-        churn=np.array(churn),
-        churn_events=np.array(events),
-        exposure=np.array(exposure),
-        revenue=np.array(revenue),
+        churn=churn,
+        churn_events=events,
+        exposure=exposure,
+        revenue=revenue,
         customers=customers_over_time(customers, labels, len(segments), channels, periods),
     )
+
+
+def churn_and_revenue(
+    customers: pd.DataFrame, labels: np.ndarray, n_segments: int, periods: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(churn per period, churn events, periods at risk, revenue per customer
+    and period), per segment; see the module docstring for the censoring."""
+    acquired = customers["acquired_period"].clip(lower=-1).to_numpy()
+    churned = customers["churned_period"]
+    active = churned.isna().to_numpy()
+    # won in a: at risk from a + 1 to the period of churn, or to the last period
+    at_risk = np.where(active, periods - 1, churned.fillna(0).to_numpy()) - acquired
+    at_risk = np.clip(at_risk, 0, None)
+    events = np.bincount(labels, weights=(~active).astype(float), minlength=n_segments)
+    exposure = np.bincount(labels, weights=at_risk, minlength=n_segments)
+    revenue_sum = np.bincount(
+        labels, weights=customers["revenue_per_period"].to_numpy(), minlength=n_segments
+    )
+    counts = np.bincount(labels, minlength=n_segments)
+    churn = events / np.maximum(exposure, 1.0)
+    return churn, events, exposure, revenue_sum / np.maximum(counts, 1)
 
 
 SILHOUETTE_SAMPLE = 5_000  # customers the silhouette is computed on (it is quadratic)

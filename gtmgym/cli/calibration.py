@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from gtmgym.calibration import CalibrationError, calibrate, synthesize
+from gtmgym.calibration.calibrate import draws_folder
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -23,6 +25,11 @@ def register(commands: argparse._SubParsersAction) -> None:
     fit.add_argument("calibration", metavar="CALIBRATION.yaml")
     fit.add_argument("--out", required=True, metavar="SCENARIO.yaml")
     fit.add_argument("--report", metavar="DIR", help="also write segments.csv and report.md")
+    fit.add_argument(
+        "--draws", type=int, default=0, metavar="K",
+        help="also write K scenarios drawn by a bootstrap (and 90%% intervals in the report)",
+    )  # fmt: skip
+    fit.add_argument("--seed", type=int, default=0, help="seeds the bootstrap")
     fit.set_defaults(handler=calibrate_command)
 
 
@@ -35,11 +42,17 @@ def synthesize_command(arguments: argparse.Namespace) -> int:
 
 
 def calibrate_command(arguments: argparse.Namespace) -> int:
-    result = calibrate(arguments.calibration, arguments.out, arguments.report)
+    if arguments.draws < 0:
+        raise CalibrationError(f"--draws must be 0 or more, got {arguments.draws}")
+    result = calibrate(
+        arguments.calibration, arguments.out, arguments.report, arguments.draws, arguments.seed
+    )
     print(
         f"wrote {arguments.out} (R^2 {result.response.r_squared:.3f} of customers won); "
         f"check it with: gtmgym validate {arguments.out}"
     )
+    if arguments.draws:
+        print(f"{arguments.draws} bootstrap draws in {draws_folder(Path(arguments.out))}/")
     if arguments.report:
-        print(f"report in {arguments.report}/ (report.md, segments.csv)")
+        print(f"report in {arguments.report}/ (report.md, fit.png, segments.csv)")
     return 0
