@@ -172,3 +172,23 @@ def test_more_clusters_than_segments_is_refused(small_history, tmp_path):
     result = gtmgym_cli("calibrate", str(copy / "calibration.yaml"), "--out", str(tmp_path / "x"))
     assert result.returncode == 2
     assert "4 clusters for 3 segments" in result.stderr
+
+
+@pytest.mark.parametrize("seed", [1, 2])  # markets of a few thousand customers: quick
+def test_calibration_on_generated_markets_is_valid_or_refused_clearly(seed, tmp_path):
+    from gtmgym.calibration import CalibrationError
+    from gtmgym.scenarios import random_scenario
+
+    truth = gtmgym.load_scenario(random_scenario(seed, noise=True))
+    data = synthesize(truth, 60, seed=seed, out=tmp_path / "data")
+    try:
+        calibrate(data / "calibration.yaml", tmp_path / "fitted.yaml", report=tmp_path / "r")
+    except CalibrationError as error:  # a refusal must say why, and write nothing
+        assert str(error) and not (tmp_path / "fitted.yaml").exists()
+        return
+    fitted = gtmgym.load_scenario(tmp_path / "fitted.yaml")
+    customers = pd.read_csv(data / "customers.csv")
+    segments = pd.read_csv(tmp_path / "r" / "segments.csv")
+    assert adjusted_rand_score(customers["true_segment"], segments["segment"]) >= 0.9
+    for true, found in zip(truth.segments, fitted.segments, strict=True):
+        assert found.churn == pytest.approx(true.churn, rel=0.1, abs=0.005), true.name

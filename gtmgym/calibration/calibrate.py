@@ -82,8 +82,9 @@ def calibrate(
     segmentation = calibration.segmentation
     facts = segment_customers(
         customers, spend_rows, segmentation.features, segments, channels, periods,
-        k=segmentation.k, k_range=segmentation.k_range,
+        k=segmentation.k, k_range=segmentation.k_range, log_features=segmentation.log_features,
     )  # fmt: skip
+    _check_held_fit_markets(calibration, facts)
     needed = PERIODS_PER_PARAMETER * (3 * len(channels) + int(available.sum()))
     if periods < needed:
         raise CalibrationError(
@@ -127,6 +128,19 @@ def calibrate(
                          text + yaml.safe_dump(data, sort_keys=False))  # fmt: skip
     write_atomic(out, header + yaml.safe_dump(scenario, sort_keys=False))
     return CalibrationResult(scenario, facts, response, customers["customer_id"], replicates)
+
+
+def _check_held_fit_markets(calibration: Calibration, facts: SegmentFacts) -> None:
+    """Refuse segments holding more customers today than their market has."""
+    for index, segment in enumerate(calibration.market.segments):
+        held = float(facts.customers[-1, index].sum())
+        if held > segment.population:
+            raise CalibrationError(
+                f"market.segments[{index}] ({segment.name}): {held:.0f} customers held today "
+                f"exceed its population ({segment.population:g}); check the population, or "
+                "the segmentation: K-means can merge small segments and split one far "
+                "larger (see the report's segments.csv)"
+            )
 
 
 def draws_folder(out: Path) -> Path:
@@ -175,6 +189,7 @@ def scenario_data(
                 "entry_cost": segment.entry_cost,
                 "entry_delay": 0 if history else segment.entry_delay,
                 "operating_cost": segment.operating_cost,
+                "competitor": {"share": segment.competitor_share},
             }
         )
     channels = []

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from gtmgym.envs.loader import YamlFileError, read_yaml, validation_problems
 from gtmgym.envs.scenario import Actions, Budget, Objective
@@ -28,10 +28,20 @@ class Segmentation(_Strict):
 
     ``k`` clusters; when it is not given, the ``k`` in ``k_range`` with the
     best silhouette. Either way the clusters are matched to the segments of
-    ``market``, so there must be as many.
+    ``market``, so there must be as many. ``log_features`` (a subset of
+    ``features``) are clustered on ``log(1 + x)``.
     """
 
+    @model_validator(mode="after")
+    def _logs_are_features(self) -> Segmentation:
+        extra = sorted(set(self.log_features) - set(self.features))
+        if extra:
+            raise ValueError(f"log_features {extra} are not in features")
+        return self
+
     features: Annotated[list[str], Field(min_length=1)]
+    # features clustered on their logarithm (sizes, revenues: skewed, positive)
+    log_features: list[str] = []
     k: Annotated[int, Field(ge=1, le=50)] | None = None
     k_range: tuple[Annotated[int, Field(ge=2)], Annotated[int, Field(le=50)]] = (2, 10)
 
@@ -40,8 +50,10 @@ class MarketSegment(_Strict):
     """What a company knows of a segment and its data cannot tell."""
 
     name: Annotated[str, Field(min_length=1)]
-    population: Annotated[float, Field(gt=0.0)]  # the addressable market today
+    population: Annotated[float, Field(gt=0.0)]  # the market's size today
     growth: Annotated[float, Field(gt=-1.0, le=1.0)] = 0.0
+    # the share of the population rivals hold today, taken as fixed
+    competitor_share: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.0
     gross_margin: Fraction
     open_at_start: bool = True
     entry_cost: Annotated[float, Field(ge=0.0)] = 0.0

@@ -47,15 +47,22 @@ def segment_customers(
     periods: int,
     k: int | None = None,
     k_range: tuple[int, int] = (2, 10),
+    log_features: list[str] | None = None,
     seed: int = 0,
 ) -> SegmentFacts:
     """Cluster, name the clusters, and estimate churn and revenue per segment.
 
     Args:
         k: the number of clusters; ``None``: the best silhouette in ``k_range``.
+        log_features: features clustered on ``log(1 + x)``.
     """
     given = k
-    scaled = StandardScaler().fit_transform(customers[features].to_numpy(dtype=float))
+    table = customers[features].astype(float)
+    for name in log_features or []:
+        if (table[name] <= -1).any():
+            raise CalibrationError(f"segmentation.log_features: {name} has values <= -1")
+        table[name] = np.log1p(table[name])
+    scaled = StandardScaler().fit_transform(table.to_numpy())
     if k is None:
         k = best_cluster_count(scaled, k_range, seed)
     if k != len(segments):

@@ -24,8 +24,8 @@ probability 0.15 per period. Spend thus varies over time within and across
 channels, which is what identifies the response curves and the carry-over.
 
 A customer's features come from its segment: ``region_x, region_y`` near a
-centre of the segment's own (on a circle of radius 4, spread 0.6) and
-``employees`` log-normal with a median of 20 x 3^segment, so that the
+centre of the segment's own (on a circle of radius 8, spread 0.5) and
+``employees`` log-normal with a median of 10 x 10^segment (spread 0.3), so that the
 segments are clusters an analyst's K-means finds. Revenue per period is the
 segment's ``revenue_per_customer`` times a log-normal factor of mean 1
 (spread 0.2), fixed per customer.
@@ -51,6 +51,10 @@ from gtmgym.experiments.store import write_atomic
 
 FEATURES = ("employees", "region_x", "region_y")
 WALK_MEMORY, WALK_STEP, PAUSE_PROBABILITY = 0.8, 0.4, 0.15
+# segments' regions: centres on a circle, far apart against their spread, so
+# that K-means keeps a small segment whole beside one a hundred times larger
+# (at radius 4 and spread 0.6 it split the large one and merged two small)
+REGION_RADIUS, REGION_SPREAD = 8.0, 0.5
 # the columns calibration reads, with the features after the id
 COLUMNS = ("customer_id", *FEATURES, *CUSTOMER_COLUMNS[1:], "true_segment")
 
@@ -72,12 +76,12 @@ def synthesize(scenario: ScenarioSource, periods: int, seed: int, out: str | Pat
     truth = load_scenario(scenario) if not isinstance(scenario, Scenario) else scenario
     history = _history_scenario(truth, periods)
     rng = np.random.default_rng(seed)
-    customers, spend = _play(history, truth, periods, seed, rng)
+    customers, spend, market_today = _play(history, truth, periods, seed, rng)
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
     write_atomic(folder / "customers.csv", customers.to_csv(index=False))
     write_atomic(folder / "spend.csv", spend.to_csv(index=False))
-    write_atomic(folder / "calibration.yaml", _calibration_file(truth, periods))
+    write_atomic(folder / "calibration.yaml", _calibration_file(truth, periods, *market_today))
     return folder
 
 
@@ -100,7 +104,8 @@ def _history_scenario(truth: Scenario, periods: int) -> Scenario:
 
 def _play(
     history: Scenario, truth: Scenario, periods: int, seed: int, rng: np.random.Generator
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+) -> tuple[pd.DataFrame, pd.DataFrame, tuple[np.ndarray, np.ndarray]]:
+    """(customers table, spend table, (population, rivals' share) at the end)."""
     env = gym.make(ENV_ID, scenario=history, action_mode="continuous").unwrapped
     env.reset(seed=seed)
     n_segments, n_channels = len(truth.segments), len(truth.channels)
@@ -135,7 +140,8 @@ def _play(
                             "customers_won": int(round(won[i, c])),
                         }
                     )
-    return book.table(), pd.DataFrame(rows)
+    today = (env.state.population[0].copy(), env.state.competitor[0].copy())
+    return book.table(), pd.DataFrame(rows), today
 
 
 def int_vector(values: np.ndarray) -> np.ndarray:
@@ -185,9 +191,9 @@ class _CustomerBook:
             return
         n_segments = len(self.truth.segments)
         angle = 2.0 * math.pi * segment / n_segments
-        centre = 4.0 * np.array([math.cos(angle), math.sin(angle)])
-        region = centre + 0.6 * self.rng.standard_normal((count, 2))
-        employees = np.exp(math.log(20.0 * 3.0**segment) + 0.3 * self.rng.standard_normal(count))
+        centre = REGION_RADIUS * np.array([math.cos(angle), math.sin(angle)])
+        region = centre + REGION_SPREAD * self.rng.standard_normal((count, 2))
+        employees = np.exp(math.log(10.0 * 10.0**segment) + 0.3 * self.rng.standard_normal(count))
         spread = 0.2
         revenue = self.truth.segments[segment].revenue_per_customer * np.exp(
             spread * self.rng.standard_normal(count) - spread**2 / 2
@@ -228,15 +234,21 @@ class _CustomerBook:
         return table
 
 
-def _calibration_file(truth: Scenario, periods: int) -> str:
+def _calibration_file(
+    truth: Scenario, periods: int, population: np.ndarray, rivals: np.ndarray
+) -> str:
     """The calibration file for the synthesized data: what the data tell is
-    left to calibration; the rest is the truth, as a company would know it."""
-    grown = [s.population * (1.0 + s.growth) ** periods for s in truth.segments]
+    left to calibration; the rest is the truth as a company would know it
+    today (market sizes and rivals' shares at the end of the history)."""
     data = {
         "name": f"{truth.name}-calibrated",
         "customers": "customers.csv",
         "spend": "spend.csv",
-        "segmentation": {"features": list(FEATURES), "k": len(truth.segments)},
+        "segmentation": {
+            "features": list(FEATURES),
+            "log_features": ["employees"],
+            "k": len(truth.segments),
+        },
         "market": {
             "periods": truth.periods,
             "objective": truth.objective,
@@ -245,17 +257,16 @@ def _calibration_file(truth: Scenario, periods: int) -> str:
             "segments": [
                 {
                     "name": segment.name,
-                    # the addressable market today: the population the
-                    # competitor leaves, at the end of the history
-                    "population": round(size * (1.0 - segment.competitor.share), 3),
+                    "population": round(float(size), 3),
                     "growth": segment.growth,
+                    "competitor_share": round(float(share), 4),
                     "gross_margin": segment.gross_margin,
                     "open_at_start": segment.open_at_start,
                     "entry_cost": segment.entry_cost,
                     "entry_delay": segment.entry_delay,
                     "operating_cost": segment.operating_cost,
                 }
-                for segment, size in zip(truth.segments, grown, strict=True)
+                for segment, size, share in zip(truth.segments, population, rivals, strict=True)
             ],
             "channels": [
                 {
