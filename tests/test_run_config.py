@@ -4,12 +4,11 @@ versions, or a refusal that names what differs)."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
+from test_experiments import gtmgym_cli
 
 from gtmgym.envs.loader import scenario_path
 from gtmgym.experiments.config import ExperimentError, load_experiment
@@ -43,16 +42,6 @@ def write_experiment(folder: Path, **fields) -> Path:
     path = folder / "tiny.yaml"
     path.write_text(yaml.safe_dump(experiment, sort_keys=False), encoding="utf-8")
     return path
-
-
-def gtmgym_cli(*arguments: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "gtmgym", *arguments],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=300,
-    )
 
 
 def test_config_yaml_reruns_the_same_episodes_without_the_original_files(tmp_path):

@@ -135,10 +135,9 @@ def yardstick_warning(summary: pd.DataFrame) -> str | None:
     episode of a seed is the same, so one beaten episode is a beaten mean.
     ``None`` when no agent beat it, or the summary predates the beat columns.
     """
-    beaten = _beaten(summary, on_average=True)
-    if beaten is None:
+    beats = _beats(summary, on_average=True)
+    if beats is None:
         return None
-    beats = "; ".join(_beat(row) for row in beaten.itertuples(index=False))
     return (
         f"The yardstick was beaten: the planner is not an upper bound on this scenario "
         f"({beats}). Percent of planner is then not a share of the best achievable: the "
@@ -153,10 +152,9 @@ def yardstick_note(summary: pd.DataFrame) -> str | None:
     draws can favour another policy; below the planner on average, that is
     not a beaten yardstick, but the counts are worth knowing.
     """
-    beaten = _beaten(summary, on_average=False)
-    if beaten is None:
+    beats = _beats(summary, on_average=False)
+    if beats is None:
         return None
-    beats = "; ".join(_beat(row) for row in beaten.itertuples(index=False))
     return (
         f"Some agents scored more than the planner on single evaluation episodes ({beats}), "
         "though less on average: the planner plans on the expected market, so with noise "
@@ -164,9 +162,10 @@ def yardstick_note(summary: pd.DataFrame) -> str | None:
     )
 
 
-def _beaten(summary: pd.DataFrame, on_average: bool) -> pd.DataFrame | None:
-    """The agents that beat the planner on some episode, whose mean return is
-    above the planner's (``on_average``) or not; ``None`` if there are none."""
+def _beats(summary: pd.DataFrame, on_average: bool) -> str | None:
+    """The beats, agent by agent, of the agents that beat the planner on some
+    episode and whose mean return is above the planner's (``on_average``) or
+    not; ``None`` if there are none."""
     if "episodes_beating_planner" not in summary or PLANNER not in set(summary["agent"]):
         return None
     planner = summary.loc[summary["agent"] == PLANNER, "mean_return"].iloc[0]
@@ -175,7 +174,8 @@ def _beaten(summary: pd.DataFrame, on_average: bool) -> pd.DataFrame | None:
     beaten = summary[some & (above if on_average else ~above)]
     if beaten.empty:
         return None
-    return beaten.sort_values("episodes_beating_planner", ascending=False, kind="stable")
+    beaten = beaten.sort_values("episodes_beating_planner", ascending=False, kind="stable")
+    return "; ".join(_beat(row) for row in beaten.itertuples(index=False))
 
 
 def _beat(row: Any) -> str:
