@@ -126,8 +126,7 @@ def _play(
         won = info["won_by_channel"]
         churned = before[:, :n_channels] + won - env.state.customers[0][:, :n_channels]
         held_churned = before[:, n_channels] - env.state.customers[0][:, n_channels]
-        book.record(period, np.rint(won).astype(int), np.rint(churned).astype(int),
-                    int_vector(held_churned))  # fmt: skip
+        book.record(period, counts(won), counts(churned), counts(held_churned))
         for i, segment in enumerate(truth.segments):
             for c, channel in enumerate(truth.channels):
                 if available[i, c]:
@@ -144,7 +143,8 @@ def _play(
     return book.table(), pd.DataFrame(rows), today
 
 
-def int_vector(values: np.ndarray) -> np.ndarray:
+def counts(values: np.ndarray) -> np.ndarray:
+    """Customer counts from the model's figures (whole numbers with noise on)."""
     return np.rint(values).astype(int)
 
 
