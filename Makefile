@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	# torch==2.13.0 from constraints.txt: a CPU build, never a multi-GB CUDA one
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev,ray,video]"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev,ray,video,zoo,tensorboard,offline]"
 	touch $(STAMP)
 
 setup: $(STAMP)
