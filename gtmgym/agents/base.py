@@ -70,6 +70,11 @@ class Agent(ABC):
         evaluate at checkpoints during training.
         """
 
+    def log_training(self, root: str | Path, run_name: str) -> None:  # noqa: B027
+        """Write TensorBoard logs while learning, into a folder named after
+        ``run_name`` under ``root`` (:func:`~gtmgym.agents.training_log.log_folder`).
+        Agents that learn nothing write nothing."""
+
     def check_budget(self, total_steps: int) -> None:  # noqa: B027 - most need no minimum
         """Raise ValueError if ``total_steps`` of training cannot teach anything."""
 

@@ -11,6 +11,7 @@ import numpy as np
 
 from gtmgym.agents.base import Agent
 from gtmgym.agents.discretisation import STATE_BUDGET, Discretisation, fitted_feature_bins
+from gtmgym.agents.training_log import EpisodeLog, log_folder
 from gtmgym.envs import ENV_ID
 from gtmgym.envs.market_expansion import ScenarioSource
 from gtmgym.envs.observation import feature_names
@@ -120,6 +121,7 @@ class QLearningAgent(Agent):
         self.visits = np.zeros((self.n_states, n_actions), dtype=np.int64)
         self.steps = 0
         self.episodes = 0
+        self.training_log: EpisodeLog | None = None
 
     @staticmethod
     def _check(discount, learning_rate, power, start, end, decay_steps) -> None:
@@ -160,31 +162,56 @@ class QLearningAgent(Agent):
             self._values_at(self.discretisation.index(observation)), info["action_mask"]
         )
 
+    def log_training(self, root: str | Path, run_name: str) -> None:
+        """Log each finished training episode to TensorBoard (:class:`EpisodeLog`)."""
+        self.training_log = EpisodeLog(log_folder(root, run_name))
+
     def learn(self, total_steps: int) -> None:
         env = gym.make(ENV_ID, scenario=self.scenario, action_mode="discrete")
-        model = env.unwrapped
-        index = self.discretisation.index
         target = self.steps + total_steps
-        while self.steps < target:
-            observation, info = model.reset(seed=self.seed * 1_000_003 + self.episodes)
-            self.episodes += 1
-            state = index(observation)
-            terminated = False
-            while not terminated and self.steps < target:
-                mask = info["action_mask"]
-                if self.rng.random() < self.epsilon():
-                    allowed = np.flatnonzero(mask)
-                    action = int(allowed[self.rng.integers(len(allowed))])
-                else:
-                    action = self._greedy(self._values_at(state), mask)
-                observation, reward, terminated, _, info = model.step(action)
-                following = index(observation)
-                self._update(state, action, reward, following, info["action_mask"], terminated)
-                state = following
-                self.steps += 1
-        env.close()
+        log = self.training_log
+        if log is not None:
+            log.open()
+        try:
+            while self.steps < target:
+                episode_return, td_error, finished = self._learn_episode(env.unwrapped, target)
+                if log is not None and finished:  # not an episode cut short at a checkpoint
+                    log.episode(self.steps, episode_return, td_error, self.epsilon())
+        finally:
+            if log is not None:
+                log.close()
+            env.close()
 
-    def _update(self, state, action, reward, following, mask, terminated) -> None:
+    def _learn_episode(self, model: gym.Env, target: int) -> tuple[float, float, bool]:
+        """Play a training episode, updating as it goes, until it ends or the
+        agent has taken ``target`` steps; its return, mean absolute TD error,
+        and whether it ended."""
+        index = self.discretisation.index
+        observation, info = model.reset(seed=self.seed * 1_000_003 + self.episodes)
+        self.episodes += 1
+        state = index(observation)
+        terminated = False
+        episode_return = errors = 0.0
+        periods = 0
+        while not terminated and self.steps < target:
+            mask = info["action_mask"]
+            if self.rng.random() < self.epsilon():
+                allowed = np.flatnonzero(mask)
+                action = int(allowed[self.rng.integers(len(allowed))])
+            else:
+                action = self._greedy(self._values_at(state), mask)
+            observation, reward, terminated, _, info = model.step(action)
+            following = index(observation)
+            error = self._update(state, action, reward, following, info["action_mask"], terminated)
+            state = following
+            self.steps += 1
+            episode_return += reward
+            errors += abs(error)
+            periods += 1
+        return episode_return, errors / max(periods, 1), terminated
+
+    def _update(self, state, action, reward, following, mask, terminated) -> float:
+        """One Q-learning update; the TD error it corrected by a step."""
         # Python floats rather than NumPy scalars (several times cheaper each);
         # the operations and their order are those of the textbook update
         s = self.settings
@@ -200,6 +227,7 @@ class QLearningAgent(Agent):
         value = self.tables.item(table, state, action)
         error = reward + future - value
         self.tables[table, state, action] = value + step * error
+        return error
 
     @staticmethod
     def _greedy(values: np.ndarray, mask: np.ndarray) -> int:

@@ -7,6 +7,8 @@ constructor so a misspelt name is an error, not a silent default. Models are
 seeded through SB3 (``seed=``) and through the environments
 (``make_vec_env(seed=...)``), trained on the CPU with one torch thread, and
 saved in SB3's own format (``model.zip`` in the agent's folder).
+:meth:`StableBaselinesAgent.log_training` turns on SB3's own TensorBoard
+output (the scalars of ``tensorboard_log``, in a folder named after the run).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.env_util import make_vec_env
 
 from gtmgym.agents.base import Agent
+from gtmgym.agents.training_log import log_folder, require_tensorboard
 from gtmgym.envs import ENV_ID
 from gtmgym.envs.market_expansion import ScenarioSource
 from gtmgym.envs.scenario import ActionMode
@@ -91,6 +94,15 @@ class StableBaselinesAgent(Agent):
         buffer, batch = kwargs.get("buffer_size"), kwargs.get("batch_size")
         if buffer is not None and batch is not None and batch > buffer:
             raise ValueError(f"{self.name}: batch_size ({batch}) exceeds buffer_size ({buffer})")
+
+    def log_training(self, root: str | Path, run_name: str) -> None:
+        from stable_baselines3.common.logger import configure
+
+        require_tensorboard()
+        # SB3's logger with its TensorBoard output alone, what tensorboard_log
+        # sets up, in a folder named after the run: tensorboard_log with
+        # reset_num_timesteps=False would write every run to <name>_0
+        self.model.set_logger(configure(str(log_folder(root, run_name)), ["tensorboard"]))
 
     def check_budget(self, total_steps: int) -> None:
         """Refuse a training budget the algorithm cannot learn anything in."""

@@ -63,6 +63,13 @@ def register(commands: argparse._SubParsersAction) -> None:
     run.add_argument("--executor", choices=["local", "ray"], default="local")
     run.add_argument("--address", help="Ray cluster address (with --executor ray)")
     run.add_argument("--no-progress", action="store_true", help="no progress bars")
+    run.add_argument(
+        "--tensorboard",
+        metavar="DIR",
+        help="TensorBoard logs of the agents that learn, a folder per run in DIR "
+        "(SB3's own scalars; Q-learning's return, epsilon and TD error); "
+        "needs the tensorboard extra",
+    )
     run.set_defaults(handler=run_command)
 
     report = commands.add_parser("report", help="rebuild summary, report and plots of a run")
@@ -113,6 +120,8 @@ def run_command(arguments: argparse.Namespace) -> int:
         ) from None
     print_summary(summary, f"{experiment.name} on {experiment.scenario_label}")
     console.print(f"results in {out}/ (report.md, summary.csv, episodes.csv, plots)")
+    if arguments.tensorboard is not None:
+        console.print(f"training logs: tensorboard --logdir {arguments.tensorboard}")
     return 0
 
 
@@ -120,12 +129,27 @@ def _run(
     experiment: Experiment, out: Path, arguments: argparse.Namespace, console: Console
 ) -> pd.DataFrame:
     jobs = arguments.jobs or os.cpu_count() or 1
+    tensorboard = arguments.tensorboard
+    if tensorboard is not None:
+        _check_tensorboard()
     if arguments.no_progress:
-        return run_experiment(experiment, out, arguments.executor, jobs, arguments.address)
+        return run_experiment(
+            experiment, out, arguments.executor, jobs, arguments.address, None, tensorboard
+        )
     with ProgressObserver(console) as observer:
         return run_experiment(
-            experiment, out, arguments.executor, jobs, arguments.address, observer
+            experiment, out, arguments.executor, jobs, arguments.address, observer, tensorboard
         )
+
+
+def _check_tensorboard() -> None:
+    from gtmgym.agents.training_log import require_tensorboard
+    from gtmgym.cli import UserError
+
+    try:
+        require_tensorboard()
+    except ImportError as error:
+        raise UserError(f"--tensorboard: {error}") from None
 
 
 def resume_command(argv: Sequence[str], out: Path) -> str:

@@ -14,6 +14,7 @@ import subprocess
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from contextlib import closing
+from dataclasses import replace
 from datetime import UTC, datetime
 from importlib import metadata
 from multiprocessing import get_context
@@ -101,8 +102,14 @@ def run_experiment(
     jobs: int | None = None,
     address: str | None = None,
     observer: RunObserver | None = None,
+    tensorboard: str | Path | None = None,
 ) -> pd.DataFrame:
     """Run every unit not yet finished in ``out``, then rebuild the report.
+
+    Args:
+        tensorboard: a folder for TensorBoard logs of the agents that learn,
+            one folder per run (:func:`gtmgym.agents.training_log.log_folder`);
+            results and resumes do not depend on it.
 
     Returns:
         The summary table (one row per agent).
@@ -113,6 +120,8 @@ def run_experiment(
     store.prepare(resolved.model_dump(mode="json"))
     units = units_of(resolved)
     pending = [unit for unit in units if not store.done(unit.run_name)]
+    if tensorboard is not None:
+        pending = [replace(unit, tensorboard=str(Path(tensorboard).resolve())) for unit in pending]
     observer.started(len(units), len(units) - len(pending))
     if executor == "ray":
         results = _run_on_ray(pending, address, observer)

@@ -42,6 +42,9 @@ class Unit:
     eval_seed: int
     action_mode: str | None = None
     hyperparameters: dict[str, Any] = field(default_factory=dict)
+    # where to write TensorBoard logs of learning; not part of the experiment
+    # (results and resumes do not depend on it)
+    tensorboard: str | None = None
 
     @property
     def run_name(self) -> str:
@@ -94,6 +97,8 @@ def run_unit(unit: Unit, progress: Progress | None = None) -> UnitResult:
         action_mode=unit.action_mode,
         **unit.hyperparameters,
     )
+    if unit.tensorboard is not None and agent.learns and unit.train_steps > 0:
+        agent.log_training(unit.tensorboard, unit.run_name)
     report = progress or (lambda fraction: None)
     curve_rows = []
     if agent.learns and unit.train_steps > 0:
