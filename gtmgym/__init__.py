@@ -5,7 +5,8 @@
 loop every agent is scored by; ``gtmgym.calibrate`` and ``gtmgym.synthesize``
 turn a company's data into a scenario and a scenario into such data
 (:mod:`gtmgym.calibration`). All three are imported on first use (they bring
-pandas and scikit-learn).
+pandas and scikit-learn), and so is ``gtmgym.record``, which writes an agent's
+episodes as a Minari dataset (:mod:`gtmgym.offline`, the offline extra).
 """
 
 from typing import Any
@@ -38,6 +39,7 @@ __all__ = [
     "calibrate",
     "evaluate",
     "load_scenario",
+    "record",
     "synthesize",
 ]
 
@@ -51,4 +53,8 @@ def __getattr__(name: str) -> Any:
         from gtmgym import calibration
 
         return getattr(calibration, name)
+    if name == "record":
+        from gtmgym.offline import record
+
+        return record
     raise AttributeError(f"module 'gtmgym' has no attribute {name!r}")

@@ -12,13 +12,21 @@ import sys
 from collections.abc import Sequence
 
 from gtmgym.calibration import CalibrationError
-from gtmgym.cli import calibration, experiments, scenarios, simulate
+from gtmgym.cli import calibration, experiments, record, scenarios, simulate
 from gtmgym.envs.actions import InvalidActionError
 from gtmgym.envs.loader import ScenarioError
 from gtmgym.experiments.config import ExperimentError
 from gtmgym.experiments.store import OutputError
+from gtmgym.offline import RecordError
 
-USER_ERRORS = (ScenarioError, ExperimentError, OutputError, InvalidActionError, CalibrationError)
+USER_ERRORS = (
+    ScenarioError,
+    ExperimentError,
+    OutputError,
+    InvalidActionError,
+    CalibrationError,
+    RecordError,
+)
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for Ctrl-C
 
@@ -33,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train and benchmark budget-allocation policies for market expansion.",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in (scenarios, simulate, experiments, calibration):
+    for module in (scenarios, simulate, experiments, calibration, record):
         module.register(commands)
     return parser
 
