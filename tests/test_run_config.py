@@ -29,6 +29,7 @@ def write_scenario(folder: Path, churn: float = 0.03) -> Path:
 
 
 def write_experiment(folder: Path, **fields) -> Path:
+    """An experiment file in ``folder``; a field given as ``None`` is left out."""
     experiment = {
         "name": "tiny",
         "scenario": "scenarios/mine.yaml",
@@ -38,10 +39,21 @@ def write_experiment(folder: Path, **fields) -> Path:
         "eval_episodes": 2,
         "checkpoints": 1,
     } | fields
+    experiment = {key: value for key, value in experiment.items() if value is not None}
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "tiny.yaml"
     path.write_text(yaml.safe_dump(experiment, sort_keys=False), encoding="utf-8")
     return path
+
+
+def assert_config_reruns(first: Path, second: Path) -> None:
+    """``gtmgym run first/config.yaml --out second`` writes the same tidy tables."""
+    result = gtmgym_cli(
+        "run", str(first / "config.yaml"), "--out", str(second), "--jobs", "1", "--no-progress"
+    )
+    assert result.returncode == 0, result.stderr
+    for table in ("episodes.csv", "curves.csv", "allocations.csv"):
+        assert (second / table).read_bytes() == (first / table).read_bytes(), table
 
 
 def test_config_yaml_reruns_the_same_episodes_without_the_original_files(tmp_path):
@@ -54,13 +66,7 @@ def test_config_yaml_reruns_the_same_episodes_without_the_original_files(tmp_pat
     run_experiment(load_experiment(experiment), first, jobs=1)
     (tmp_path / "experiments" / "scenarios" / "mine.yaml").unlink()
 
-    second = tmp_path / "second"
-    result = gtmgym_cli(
-        "run", str(first / "config.yaml"), "--out", str(second), "--jobs", "1", "--no-progress"
-    )
-    assert result.returncode == 0, result.stderr
-    for table in ("episodes.csv", "curves.csv", "allocations.csv"):
-        assert (second / table).read_bytes() == (first / table).read_bytes(), table
+    assert_config_reruns(first, tmp_path / "second")
 
     config = yaml.safe_load((first / "config.yaml").read_text())
     assert config["name"] == "tiny"

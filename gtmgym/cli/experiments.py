@@ -26,7 +26,9 @@ from rich.table import Table
 
 from gtmgym.experiments.config import Experiment, ExperimentError, load_experiment
 from gtmgym.experiments.report import (
+    AGGREGATE_HEADER,
     SUMMARY_HEADER,
+    aggregate_rows,
     build_report,
     read_table,
     summary_rows,
@@ -118,7 +120,12 @@ def run_command(arguments: argparse.Namespace) -> int:
             f"the {finished} finished runs are kept in {out / UNITS}; to complete the rest:\n"
             f"  {resume_command(argv, out)}"
         ) from None
-    print_summary(summary, f"{experiment.name} on {experiment.scenario_label}")
+    title = (
+        experiment.name
+        if experiment.is_suite
+        else f"{experiment.name} on {experiment.scenario_label}"
+    )
+    print_summary(summary, title, out)
     console.print(f"results in {out}/ (report.md, summary.csv, episodes.csv, plots)")
     if arguments.tensorboard is not None:
         console.print(f"training logs: tensorboard --logdir {arguments.tensorboard}")
@@ -191,7 +198,7 @@ def report_command(arguments: argparse.Namespace) -> int:
     if not run_dir.is_dir():
         raise OutputError(f"{run_dir}: no such run folder")
     summary = build_report(run_dir)
-    print_summary(summary, str(run_dir))
+    print_summary(summary, str(run_dir), run_dir)
     print(f"rebuilt {run_dir}/summary.csv, report.md and plots")
     return 0
 
@@ -211,21 +218,50 @@ def compare_command(arguments: argparse.Namespace) -> int:
     runs = list(dict.fromkeys(combined["run"]))
     for run in runs:
         table.add_column(run)
-    for agent in dict.fromkeys(combined["agent"]):
+    several = combined["scenario"].nunique() > 1  # suites: a row per scenario and agent
+    for scenario, agent in dict.fromkeys(zip(combined["scenario"], combined["agent"], strict=True)):
         cells = []
         for run in runs:
-            row = combined[(combined["agent"] == agent) & (combined["run"] == run)]
+            row = combined[
+                (combined["agent"] == agent)
+                & (combined["run"] == run)
+                & (combined["scenario"] == scenario)
+            ]
             cells.append("" if row.empty else _score_cell(row.iloc[0]))
-        table.add_row(agent, *cells)
+        table.add_row(f"{agent} ({scenario})" if several else agent, *cells)
     Console().print(table)
     for run_dir, summary in zip(arguments.run_dirs, frames, strict=True):
         _print_warning(summary, f"{run_dir}: ")
     return 0
 
 
-def print_summary(summary: pd.DataFrame, title: str) -> None:
-    """The ranked summary, and a warning under it when the yardstick was beaten."""
-    Console().print(summary_table(summary, title))
+def print_summary(summary: pd.DataFrame, title: str, run_dir: Path | None = None) -> None:
+    """The ranked summary, and a warning under it when the yardstick was beaten.
+
+    A suite's summary is printed scenario by scenario, then its aggregate
+    across scenarios (``aggregate.csv`` in ``run_dir``).
+    """
+    scenarios = list(dict.fromkeys(summary["scenario"]))
+    aggregate = None if run_dir is None else run_dir / "aggregate.csv"
+    if len(scenarios) == 1 and not (aggregate and aggregate.is_file()):
+        Console().print(summary_table(summary, title))
+    else:
+        for scenario in scenarios:
+            of_scenario = summary[summary["scenario"] == scenario]
+            Console().print(summary_table(of_scenario, f"{title}: scenario {scenario}"))
+    if aggregate and aggregate.is_file() and aggregate.stat().st_size > 1:
+        table = pd.read_csv(aggregate)
+        if len(table):
+            Console().print(
+                _text_table(
+                    AGGREGATE_HEADER,
+                    aggregate_rows(table),
+                    f"{title}: normalised score across scenarios (0 = random, 1 = planner)",
+                )
+            )
+            Console().print(
+                "P(X > Y) for every pair of agents: report.md and improvement.csv", markup=False
+            )
     _print_warning(summary)
 
 
@@ -238,10 +274,14 @@ def _print_warning(summary: pd.DataFrame, prefix: str = "") -> None:
 
 
 def summary_table(summary: pd.DataFrame, title: str) -> Table:
+    return _text_table(SUMMARY_HEADER, summary_rows(summary), title)
+
+
+def _text_table(header: list[str], rows: list[list[str]], title: str) -> Table:
     table = Table(title=title)
-    for column in SUMMARY_HEADER:
+    for column in header:
         table.add_column(column, justify="left" if column == "agent" else "right")
-    for row in summary_rows(summary):
+    for row in rows:
         table.add_row(*row)
     return table
 

@@ -1,9 +1,11 @@
-"""Experiment files: which agents, on which scenario, over how many seeds.
+"""Experiment files: which agents, on which scenario (or suite of scenarios),
+over how many seeds.
 
 Validated like scenarios (unknown keys, unknown agents and impossible budgets
 are errors naming the field). Bundled experiments live in
 ``gtmgym/experiments/bundled/``; ``gtmgym run`` with no argument runs
-``default``.
+``default``. An experiment names one ``scenario`` or a suite of
+``scenarios`` (docs/suites.md), never both.
 """
 
 from __future__ import annotations
@@ -14,7 +16,16 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from gtmgym.envs.loader import (
     ScenarioError,
@@ -49,16 +60,44 @@ class AgentEntry(BaseModel):
         return self.label or self.agent
 
 
+class AgentSettings(BaseModel):
+    """What one agent is built with on one scenario of a suite."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    action_mode: ActionMode | None = None
+    hyperparameters: dict[str, Any] = {}
+
+
+class SuiteScenario(BaseModel):
+    """One scenario of a suite, and its agents' settings there.
+
+    The settings of an agent (by label) apply on top of its entry in
+    ``agents``: ``action_mode`` replaces the entry's, ``hyperparameters`` are
+    merged over the entry's. A run's ``config.yaml`` records every agent's
+    complete settings on every scenario here, tuned defaults included.
+    """
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    scenario: str | dict[str, Any]
+    agents: dict[str, AgentSettings] = {}
+
+
 class Experiment(BaseModel):
-    """A comparison of agents on one scenario over several seeds."""
+    """A comparison of agents on one scenario, or a suite of them, over seeds."""
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     name: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")]
     description: str = ""
     # a bundled name, a path, or the scenario's fields inline (as the
-    # config.yaml of a run has them, so it reruns without the original file)
-    scenario: str | dict[str, Any] = "default"
+    # config.yaml of a run has them, so it reruns without the original file);
+    # "default" when neither it nor `scenarios` is given
+    scenario: str | dict[str, Any] | None = None
+    # a suite: bundled names or paths, or {scenario: ..., agents: {...}}
+    scenarios: Annotated[list[SuiteScenario], Field(min_length=1)] | None = None
+    # applied to every scenario of a suite
     scenario_overrides: dict[str, Any] = {}
     agents: Annotated[list[AgentEntry], Field(min_length=1)]
     seeds: Annotated[int, Field(ge=1, le=10_000)] = 10
@@ -72,6 +111,14 @@ class Experiment(BaseModel):
     # what loading changed so the defaults fit this scenario and budget (an
     # agent's action mode, a tuned setting scaled down), one line each
     notes: list[str] = []
+
+    @field_validator("scenarios", mode="before")
+    @classmethod
+    def _names_are_entries(cls, value: Any) -> Any:
+        """A name or path in ``scenarios`` is the entry ``{scenario: name}``."""
+        if isinstance(value, list):
+            return [{"scenario": e} if isinstance(e, str) else e for e in value]
+        return value
 
     @model_validator(mode="after")
     def _agents_known_and_budgets_possible(self) -> Experiment:
@@ -95,18 +142,90 @@ class Experiment(BaseModel):
             raise ValueError(
                 f"checkpoints ({self.checkpoints}) exceeds train_steps ({self.train_steps})"
             )
+        self._one_scenario_field()
+        for position, entry in enumerate(self.scenarios or []):
+            unknown = sorted(set(entry.agents) - set(labels))
+            if unknown:
+                raise ValueError(
+                    f"scenarios[{position}].agents: {', '.join(map(repr, unknown))} "
+                    f"not among the experiment's agents ({', '.join(labels)})"
+                )
         return self
 
+    def _one_scenario_field(self) -> None:
+        if self.scenarios is None:
+            if self.scenario is None:
+                self.scenario = "default"
+        elif self.scenario is not None:
+            raise ValueError(
+                "scenario and scenarios: give one of them, `scenario` for one scenario or "
+                f"`scenarios` for a suite (got scenario {_label(self.scenario)!r} and "
+                f"scenarios {[_label(source) for source in self.scenario_sources]})"
+            )
+
+    @model_serializer(mode="wrap")
+    def _without_the_unused_form(self, handler: SerializerFunctionWrapHandler) -> Any:
+        """Leave out ``scenarios`` of a single-scenario experiment (its
+        config.yaml is as before suites) and ``scenario`` of a suite."""
+        data = handler(self)
+        data.pop("scenario" if self.is_suite else "scenarios", None)
+        return data
+
+    @property
+    def is_suite(self) -> bool:
+        """Whether the experiment lists ``scenarios`` (a suite)."""
+        return self.scenarios is not None
+
+    @property
+    def scenario_sources(self) -> list[str | dict[str, Any]]:
+        """Each scenario as given: bundled name, path or inline fields."""
+        if self.scenarios is None:
+            return [self.scenario or "default"]
+        return [entry.scenario for entry in self.scenarios]
+
+    def resolved_scenarios(self) -> list[Scenario]:
+        """Every scenario, with the overrides applied and validated."""
+        return [load_scenario(s, self.scenario_overrides) for s in self.scenario_sources]
+
     def resolved_scenario(self) -> Scenario:
-        """The scenario with its overrides applied and validated."""
-        return load_scenario(self.scenario, self.scenario_overrides)
+        """The scenario of a single-scenario experiment, overrides applied."""
+        if self.is_suite:
+            raise ValueError(f"experiment {self.name!r} is a suite: use resolved_scenarios()")
+        return self.resolved_scenarios()[0]
+
+    def per_scenario(self) -> list[tuple[Scenario, list[AgentEntry]]]:
+        """Each scenario with the agent entries as they are built on it (the
+        suite's settings for the scenario applied over the entries)."""
+        settings = [entry.agents for entry in self.scenarios] if self.scenarios else [{}]
+        return [
+            (scenario, [_with_settings(entry, chosen.get(entry.name)) for entry in self.agents])
+            for scenario, chosen in zip(self.resolved_scenarios(), settings, strict=True)
+        ]
 
     @property
     def scenario_label(self) -> str:
-        """The scenario as people name it: bundled name, path, or inline name."""
-        if isinstance(self.scenario, str):
-            return self.scenario
-        return f"{self.scenario.get('name', '?')} (inline)"
+        """The scenario(s) as people name them: bundled name, path, or inline name."""
+        labels = [_label(source) for source in self.scenario_sources]
+        if not self.is_suite:
+            return labels[0]
+        return f"{len(labels)} scenarios ({', '.join(labels)})"
+
+
+def _label(source: str | dict[str, Any]) -> str:
+    if isinstance(source, str):
+        return source
+    return f"{source.get('name', '?')} (inline)"
+
+
+def _with_settings(entry: AgentEntry, settings: AgentSettings | None) -> AgentEntry:
+    if settings is None:
+        return entry
+    return entry.model_copy(
+        update={
+            "action_mode": settings.action_mode or entry.action_mode,
+            "hyperparameters": entry.hyperparameters | settings.hyperparameters,
+        }
+    )
 
 
 def bundled_experiments() -> list[str]:
@@ -163,6 +282,7 @@ def load_experiment(
             data["scenario"] = _scenario_source(
                 data["scenario"], path.parent, f"{path}: field scenario"
             )
+        _suite_sources(data, path)
     if overrides:
         given = {key: value for key, value in overrides.items() if value is not None}
         if isinstance(given.get("scenario"), str):
@@ -174,10 +294,32 @@ def load_experiment(
                     "description",
                     f"The agents of experiment {data.get('name')!r} on scenario {written}.",
                 )
+            data.pop("scenarios", None)  # --scenario runs a suite's agents on one scenario
         data.update(given)
     if agents is not None:
         data["agents"] = _selected(data, agents, origin)
+        _drop_suite_settings(data, agents)
     return validate_experiment(data, origin)
+
+
+def _suite_sources(data: dict[str, Any], path: Path) -> None:
+    """Make the scenario paths of a suite file absolute, as ``scenario``'s."""
+    entries = data.get("scenarios")
+    if not isinstance(entries, list):
+        return  # validation says what is wrong with it
+    for position, entry in enumerate(entries):
+        where = f"{path}: field scenarios[{position}]"
+        if isinstance(entry, str):
+            entries[position] = _scenario_source(entry, path.parent, where)
+        elif isinstance(entry, dict) and isinstance(entry.get("scenario"), str):
+            entry["scenario"] = _scenario_source(entry["scenario"], path.parent, where)
+
+
+def _drop_suite_settings(data: dict[str, Any], wanted: Sequence[str]) -> None:
+    """Keep a suite's per-scenario settings of the ``wanted`` agents only."""
+    for entry in data.get("scenarios") or []:
+        if isinstance(entry, dict) and isinstance(entry.get("agents"), dict):
+            entry["agents"] = {k: v for k, v in entry["agents"].items() if k in wanted}
 
 
 def _selected(data: dict[str, Any], wanted: Sequence[str], origin: str) -> Any:
@@ -214,11 +356,44 @@ def validate_experiment(data: Any, origin: str) -> Experiment:
     except ValidationError as error:
         problems = validation_problems(error, "README.md, Experiment files")
         raise ExperimentError(f"{origin}: invalid experiment\n{problems}") from None
-    try:
-        scenario = experiment.resolved_scenario()
-    except ScenarioError as error:
-        raise ExperimentError(f"{origin}: field scenario: {error}") from None
-    return _fit_agents(experiment, scenario, origin)
+    scenarios = []
+    for position, source in enumerate(experiment.scenario_sources):
+        field = f"scenarios[{position}]" if experiment.is_suite else "scenario"
+        try:
+            scenarios.append(load_scenario(source, experiment.scenario_overrides))
+        except ScenarioError as error:
+            raise ExperimentError(f"{origin}: field {field}: {error}") from None
+    names = [scenario.name for scenario in scenarios]
+    for name in dict.fromkeys(names):
+        positions = [f"scenarios[{i}]" for i, other in enumerate(names) if other == name]
+        if len(positions) > 1:
+            raise ExperimentError(
+                f"{origin}: field scenarios: {' and '.join(positions)} are both scenario "
+                f"{name!r} (runs are named scenario__agent__seed: list each scenario once)"
+            )
+    if not experiment.is_suite:
+        return _fit_agents(experiment, scenarios[0], origin)
+    return _fit_suite(experiment, origin)
+
+
+def _fit_suite(experiment: Experiment, origin: str) -> Experiment:
+    """:func:`_fit_agents` on each scenario of a suite; what it changes goes
+    into the suite's settings for that scenario, each note names the scenario."""
+    entries, notes = [], list(experiment.notes)
+    for source, (scenario, agents) in zip(
+        experiment.scenarios or [], experiment.per_scenario(), strict=True
+    ):
+        on_it = experiment.model_copy(update={"agents": agents, "scenarios": None, "notes": []})
+        fitted = _fit_agents(on_it, scenario, f"{origin}: scenario {scenario.name}")
+        settings = dict(source.agents)
+        for given, changed in zip(agents, fitted.agents, strict=True):
+            if changed != given:
+                settings[given.name] = AgentSettings(
+                    action_mode=changed.action_mode, hyperparameters=changed.hyperparameters
+                )
+        entries.append(source.model_copy(update={"agents": settings}))
+        notes += [f"scenario {scenario.name}: {note}" for note in fitted.notes]
+    return experiment.model_copy(update={"scenarios": entries, "notes": notes})
 
 
 def _fit_agents(experiment: Experiment, scenario: Scenario, origin: str) -> Experiment:

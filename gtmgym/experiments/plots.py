@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from gtmgym.experiments.statistics import bootstrap_interval, mean  # noqa: E402
+from gtmgym.experiments.statistics import Profile, bootstrap_interval, mean  # noqa: E402
 
 
 def learning_curves(curves: pd.DataFrame, summary: pd.DataFrame, path: Path) -> Path:
@@ -104,3 +104,45 @@ def _save(figure: plt.Figure, path: Path) -> Path:
     figure.savefig(path, dpi=120)
     plt.close(figure)
     return path
+
+
+def performance_profiles(profiles: dict[str, Profile], path: Path) -> Path:
+    """Per agent, the fraction of runs (every scenario of a suite) whose
+    normalised score is above tau, with its 95% stratified bootstrap band."""
+    figure, axes = plt.subplots(figsize=(7, 4.5))
+    for index, (agent, profile) in enumerate(profiles.items()):
+        colour = {"planner": "black", "random": "grey"}.get(agent, f"C{index % 10}")
+        axes.plot(profile.thresholds, profile.estimate, label=agent, color=colour)
+        axes.fill_between(profile.thresholds, profile.low, profile.high, alpha=0.2, color=colour)
+    for reference in (0.0, 1.0):
+        axes.axvline(reference, color="grey", linewidth=0.6, linestyle=":")
+    axes.set_xlabel("normalised score tau (0 = random, 1 = planner)")
+    axes.set_ylabel("fraction of runs with score > tau")
+    axes.set_ylim(-0.02, 1.02)
+    axes.set_title("Performance profiles across scenarios (95% stratified bootstrap bands)")
+    axes.legend(fontsize=8, loc="best")
+    axes.grid(alpha=0.3)
+    return _save(figure, path)
+
+
+def aggregate_scores(table: pd.DataFrame, path: Path) -> Path:
+    """IQM and mean normalised score of each agent across a suite's scenarios,
+    with their 95% stratified bootstrap intervals, best at the top."""
+    ordered = table.iloc[::-1]
+    positions = np.arange(len(ordered))
+    figure, axes = plt.subplots(1, 2, figsize=(9, 0.45 * len(ordered) + 1.5), sharey=True)
+    for axis, (estimate, low, high, title) in zip(
+        axes,
+        [
+            ("iqm_normalised", "ci_low", "ci_high", "IQM"),
+            ("mean_normalised", "mean_ci_low", "mean_ci_high", "mean"),
+        ],
+        strict=True,
+    ):
+        errors = np.vstack([ordered[estimate] - ordered[low], ordered[high] - ordered[estimate]])
+        axis.errorbar(ordered[estimate], positions, xerr=np.maximum(errors, 0), fmt="o", capsize=4)
+        axis.set_xlabel(f"{title} normalised score (95% CI)")
+        axis.grid(axis="x", alpha=0.3)
+    axes[0].set_yticks(positions, ordered["agent"])
+    figure.suptitle("Across scenarios (0 = random, 1 = planner)")
+    return _save(figure, path)

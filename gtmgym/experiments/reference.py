@@ -67,13 +67,20 @@ def random_reference(config: dict[str, Any], episodes: pd.DataFrame) -> RandomRe
 
 def _random_experiment(config: dict[str, Any]) -> Experiment | str:
     """The folder's experiment with the random agent alone, or why there is none."""
-    if not isinstance(config.get("scenario"), dict):
+    alone: dict[str, Any] = {"agents": [{"agent": RANDOM}]}
+    if isinstance(config.get("scenarios"), list):  # a suite: every scenario inline
+        suite = config["scenarios"]
+        inline = all(isinstance(e, dict) and isinstance(e.get("scenario"), dict) for e in suite)
+        alone["scenarios"] = [{"scenario": e["scenario"]} for e in suite] if inline else None
+    else:
+        inline = isinstance(config.get("scenario"), dict)
+    if not inline:
         return (
             "the random agent did not run, and config.yaml does not hold the resolved "
             "scenario to evaluate it on (missing, or written by an earlier gtmgym)."
         )
     try:
-        return Experiment.model_validate(config | {"agents": [{"agent": RANDOM}]})
+        return Experiment.model_validate(config | alone)
     except ValidationError as error:
         return f"the random agent did not run, and config.yaml cannot be read: {error}"
 

@@ -1,4 +1,10 @@
-"""Summary, report and plots, rebuilt from an output folder's tidy tables."""
+"""Summary, report and plots, rebuilt from an output folder's tidy tables.
+
+A suite's report has a section per scenario (its ranked table and figures,
+named ``<figure>__<scenario>.png``), then the aggregate across scenarios
+(:mod:`gtmgym.experiments.aggregate`): ``aggregate.csv``, ``improvement.csv``,
+``profiles.csv``, ``aggregate_scores.png`` and ``performance_profiles.png``.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +16,7 @@ import pandas as pd
 import yaml
 
 from gtmgym.experiments import plots
+from gtmgym.experiments.aggregate import SuiteAggregate, aggregate
 from gtmgym.experiments.reference import RandomReference, random_reference
 from gtmgym.experiments.store import CONFIG, OutputError, write_atomic
 from gtmgym.experiments.summary import PLANNER, TIE, summarise
@@ -19,6 +26,15 @@ PLOTS = {
     "final_scores": "final_scores.png",
     "spend": "spend_heatmap.png",
     "customers": "customers_per_segment.png",
+}
+SUITE_PLOTS = {"aggregate": "aggregate_scores.png", "profiles": "performance_profiles.png"}
+TITLES = {
+    "learning_curves": "Learning curves",
+    "final_scores": "Final scores",
+    "spend": "Where the money went",
+    "customers": "Customers per segment",
+    "aggregate": "Aggregate normalised scores",
+    "profiles": "Performance profiles",
 }
 
 
@@ -32,7 +48,8 @@ def read_table(run_dir: Path, table: str) -> pd.DataFrame:
 
 
 def build_report(run_dir: str | Path) -> pd.DataFrame:
-    """Write ``summary.csv``, ``report.md`` and the PNG plots; return the summary."""
+    """Write ``summary.csv``, ``report.md`` and the PNG plots (and a suite's
+    aggregate tables); return the summary."""
     run_dir = Path(run_dir)
     episodes = read_table(run_dir, "episodes")
     if episodes.empty:
@@ -42,18 +59,100 @@ def build_report(run_dir: str | Path) -> pd.DataFrame:
     config = read_config(run_dir)
     reference = random_reference(config, episodes)
     summary = summarise(episodes, random_returns=reference.returns)
+    scenarios = scenario_order(config, summary)
+    suite = isinstance(config.get("scenarios"), list) or len(scenarios) > 1
+    if suite:  # by scenario, in the suite's order; by IQM within each
+        position = {name: index for index, name in enumerate(scenarios)}
+        summary = summary.sort_values("scenario", key=lambda s: s.map(position), kind="stable")
+        summary = summary.reset_index(drop=True)
     write_atomic(run_dir / "summary.csv", summary.to_csv(index=False))
+    if suite:
+        tables = {"episodes": episodes, "curves": curves, "allocations": allocations}
+        text = _suite_report(run_dir, config, tables, summary, scenarios, reference)
+    else:
+        figures = _figures(run_dir, curves, summary, allocations, suffix="")
+        text = _markdown(run_dir, config, summary, figures, reference)
+    write_atomic(run_dir / "report.md", text)
+    return summary
+
+
+def _suite_report(
+    run_dir: Path,
+    config: dict[str, Any],
+    tables: dict[str, pd.DataFrame],
+    summary: pd.DataFrame,
+    scenarios: list[str],
+    reference: RandomReference,
+) -> str:
+    """Each scenario's figures, the aggregate's tables and figures; the report."""
+    sections = {
+        scenario: _figures(
+            run_dir,
+            _of(tables["curves"], scenario),
+            _of(summary, scenario),
+            _of(tables["allocations"], scenario),
+            suffix=f"__{scenario}",
+        )
+        for scenario in scenarios
+    }
+    suite = aggregate(tables["episodes"], summary, reference.returns)
+    figures = _write_aggregate(run_dir, suite)
+    return _suite_markdown(run_dir, config, summary, sections, suite, figures, reference)
+
+
+def scenario_order(config: dict[str, Any], summary: pd.DataFrame) -> list[str]:
+    """The scenarios of the summary, in the suite's order where config.yaml
+    gives one, then any others in the summary's order."""
+    listed = []
+    for entry in config.get("scenarios") or []:
+        inline = entry.get("scenario") if isinstance(entry, dict) else None
+        if isinstance(inline, dict) and isinstance(inline.get("name"), str):
+            listed.append(inline["name"])
+    present = list(dict.fromkeys(summary["scenario"]))
+    return [name for name in listed if name in present] + [
+        name for name in present if name not in listed
+    ]
+
+
+def _of(frame: pd.DataFrame, scenario: str) -> pd.DataFrame:
+    if frame.empty or "scenario" not in frame:
+        return frame
+    return frame[frame["scenario"] == scenario].reset_index(drop=True)
+
+
+def _figures(
+    run_dir: Path,
+    curves: pd.DataFrame,
+    summary: pd.DataFrame,
+    allocations: pd.DataFrame,
+    suffix: str,
+) -> dict[str, Path]:
+    """One scenario's figures, ``suffix`` before ``.png`` in their names."""
+
+    def path(key: str) -> Path:
+        return run_dir / PLOTS[key].replace(".png", f"{suffix}.png")
+
     figures = {
-        "learning_curves": plots.learning_curves(
-            curves, summary, run_dir / PLOTS["learning_curves"]
-        ),
-        "final_scores": plots.final_scores(summary, run_dir / PLOTS["final_scores"]),
+        "learning_curves": plots.learning_curves(curves, summary, path("learning_curves")),
+        "final_scores": plots.final_scores(summary, path("final_scores")),
     }
     if not allocations.empty:
-        figures["spend"] = plots.spend_heatmaps(allocations, run_dir / PLOTS["spend"])
-        figures["customers"] = plots.customers_over_time(allocations, run_dir / PLOTS["customers"])
-    write_atomic(run_dir / "report.md", _markdown(run_dir, config, summary, figures, reference))
-    return summary
+        figures["spend"] = plots.spend_heatmaps(allocations, path("spend"))
+        figures["customers"] = plots.customers_over_time(allocations, path("customers"))
+    return figures
+
+
+def _write_aggregate(run_dir: Path, suite: SuiteAggregate) -> dict[str, Path]:
+    """The aggregate's tables and figures; no figures when nothing is normalised."""
+    write_atomic(run_dir / "aggregate.csv", suite.table.to_csv(index=False))
+    write_atomic(run_dir / "improvement.csv", suite.improvement.to_csv(index=False))
+    write_atomic(run_dir / "profiles.csv", suite.profile_rows().to_csv(index=False))
+    if suite.table.empty:
+        return {}
+    return {
+        "aggregate": plots.aggregate_scores(suite.table, run_dir / SUITE_PLOTS["aggregate"]),
+        "profiles": plots.performance_profiles(suite.profiles, run_dir / SUITE_PLOTS["profiles"]),
+    }
 
 
 def _markdown(
@@ -63,8 +162,22 @@ def _markdown(
     figures: dict[str, Path],
     reference: RandomReference,
 ) -> str:
-    warning, note = yardstick_warning(summary), yardstick_note(summary)
     lines = [
+        *_preamble(run_dir, config, summary, reference),
+        format_table(summary, markdown=True),
+        "",
+    ]
+    for key, path in figures.items():
+        lines += [f"## {TITLES[key]}", "", f"![{TITLES[key]}]({path.name})", ""]
+    return "\n".join(lines + _provenance(config)) + "\n"
+
+
+def _preamble(
+    run_dir: Path, config: dict[str, Any], summary: pd.DataFrame, reference: RandomReference
+) -> list[str]:
+    """Title, the yardstick's warning and note, settings, how to read the scores."""
+    warning, note = yardstick_warning(summary), yardstick_note(summary)
+    return [
         f"# {config.get('name', run_dir.name)}",
         "",
         *([f"> **Warning.** {warning}", ""] if warning else []),
@@ -77,18 +190,77 @@ def _markdown(
         "The normalised score (summary.csv) is (R - R_random) / (R_planner - R_random) on "
         f"mean returns. {reference.source}",
         "",
-        format_table(summary, markdown=True),
+    ]
+
+
+def _suite_markdown(
+    run_dir: Path,
+    config: dict[str, Any],
+    summary: pd.DataFrame,
+    sections: dict[str, dict[str, Path]],
+    suite: SuiteAggregate,
+    figures: dict[str, Path],
+    reference: RandomReference,
+) -> str:
+    """Per scenario its table and figures, then the aggregate across them."""
+    lines = _preamble(run_dir, config, summary, reference)
+    for scenario, scenario_figures in sections.items():
+        lines += [
+            f"## Scenario `{scenario}`",
+            "",
+            format_table(_of(summary, scenario), markdown=True),
+            "",
+        ]
+        for key, path in scenario_figures.items():
+            lines += [f"### {TITLES[key]}", "", f"![{TITLES[key]}: {scenario}]({path.name})", ""]
+    lines += _aggregate_markdown(suite, figures)
+    return "\n".join(lines + _provenance(config)) + "\n"
+
+
+def _aggregate_markdown(suite: SuiteAggregate, figures: dict[str, Path]) -> list[str]:
+    scenarios = list(dict.fromkeys(suite.scores["scenario"]))
+    lines = [
+        "## Across scenarios",
+        "",
+        "Each run's mean evaluation return R is normalised on its scenario, "
+        "(R - R_random) / (R_planner - R_random), with R_planner and R_random the mean "
+        "returns of the planner and the random agent there; the aggregates pool every run "
+        f"of the {len(scenarios)} scenarios ({', '.join(f'`{s}`' for s in scenarios)}) "
+        "as rliable does (Agarwal et al. 2021, Deep Reinforcement Learning at the Edge of "
+        "the Statistical Precipice). Intervals are 95% percentile intervals of a stratified "
+        "bootstrap: strata are scenarios, runs are resampled within each (2,000 replicates).",
         "",
     ]
-    titles = {
-        "learning_curves": "Learning curves",
-        "final_scores": "Final scores",
-        "spend": "Where the money went",
-        "customers": "Customers per segment",
-    }
-    for key, path in figures.items():
-        lines += [f"## {titles[key]}", "", f"![{titles[key]}]({path.name})", ""]
-    return "\n".join(lines + _provenance(config)) + "\n"
+    if suite.left_out:
+        lines += [f"Left out of the aggregate: {'; '.join(suite.left_out)}.", ""]
+    if suite.table.empty:
+        return lines + ["No scenario has normalised scores, so there is no aggregate.", ""]
+    lines += [
+        f"### {TITLES['aggregate']}",
+        "",
+        format_aggregate(suite.table, markdown=True),
+        "",
+        f"![{TITLES['aggregate']}]({figures['aggregate'].name})",
+        "",
+        f"### {TITLES['profiles']}",
+        "",
+        "The fraction of runs whose normalised score is above each threshold tau, with "
+        "95% pointwise bands (profiles.csv); a curve above another everywhere is "
+        "stochastically dominant.",
+        "",
+        f"![{TITLES['profiles']}]({figures['profiles'].name})",
+        "",
+        "### Probability of improvement",
+        "",
+        "P(X > Y): the probability that a run of X scores more than a run of Y on the same "
+        "scenario (ties count one half), averaged over the scenarios both ran; intervals "
+        "resample each agent's runs independently within each scenario (improvement.csv). "
+        "P(Y > X) = 1 - P(X > Y).",
+        "",
+        format_improvement(suite.improvement, markdown=True),
+        "",
+    ]
+    return lines
 
 
 def read_config(run_dir: Path) -> dict[str, Any]:
@@ -101,14 +273,20 @@ def read_config(run_dir: Path) -> dict[str, Any]:
 
 
 def _settings(config: dict[str, Any]) -> str:
-    scenario = config.get("scenario", "?")
-    if isinstance(scenario, dict):
-        scenario = scenario.get("name", "?")
+    if isinstance(config.get("scenarios"), list):
+        names = [_scenario_name(entry.get("scenario")) for entry in config["scenarios"]]
+        where = f"Scenarios {', '.join(f'`{name}`' for name in names)}"
+    else:
+        where = f"Scenario `{_scenario_name(config.get('scenario', '?'))}`"
     return (
-        f"Scenario `{scenario}`; {config.get('seeds', '?')} seeds; "
+        f"{where}; {config.get('seeds', '?')} seeds; "
         f"{config.get('train_steps', '?')} training steps; "
         f"{config.get('eval_episodes', '?')} evaluation episodes per run."
     )
+
+
+def _scenario_name(scenario: Any) -> str:
+    return scenario.get("name", "?") if isinstance(scenario, dict) else str(scenario)
 
 
 def _provenance(config: dict[str, Any]) -> list[str]:
@@ -168,24 +346,27 @@ def _beats(summary: pd.DataFrame, on_average: bool) -> str | None:
     not; ``None`` if there are none."""
     if "episodes_beating_planner" not in summary or PLANNER not in set(summary["agent"]):
         return None
-    planner = summary.loc[summary["agent"] == PLANNER, "mean_return"].iloc[0]
-    above = summary["mean_return"] > planner + TIE * max(1.0, abs(planner))
+    planners = summary[summary["agent"] == PLANNER].set_index("scenario")["mean_return"]
+    planner = summary["scenario"].map(planners)  # each row's own scenario's planner
+    above = summary["mean_return"] > planner + TIE * np.maximum(1.0, planner.abs())
     some = summary["episodes_beating_planner"].fillna(0) > 0
     beaten = summary[some & (above if on_average else ~above)]
     if beaten.empty:
         return None
     beaten = beaten.sort_values("episodes_beating_planner", ascending=False, kind="stable")
-    return "; ".join(_beat(row) for row in beaten.itertuples(index=False))
+    several = summary["scenario"].nunique() > 1  # a suite: say on which scenario
+    return "; ".join(_beat(row, several) for row in beaten.itertuples(index=False))
 
 
-def _beat(row: Any) -> str:
+def _beat(row: Any, name_scenario: bool = False) -> str:
     margin = (
         f"by up to {row.largest_beat_pct:.1f}%"
         if np.isfinite(row.largest_beat_pct)
         else "over a planner's return of 0"
     )
+    where = f" on {row.scenario}" if name_scenario else ""
     return (
-        f"{row.agent} beat it in {int(row.episodes_beating_planner)} of "
+        f"{row.agent} beat it{where} in {int(row.episodes_beating_planner)} of "
         f"{int(row.episodes_vs_planner)} evaluation episodes, {margin}"
     )
 
@@ -211,9 +392,53 @@ def summary_rows(summary: pd.DataFrame) -> list[list[str]]:
     return rows
 
 
+AGGREGATE_HEADER = ["rank", "agent", "IQM [95% CI]", "mean [95% CI]", "runs"]
+IMPROVEMENT_HEADER = ["X", "Y", "P(X > Y) [95% CI]", "scenarios"]
+
+
+def aggregate_rows(table: pd.DataFrame) -> list[list[str]]:
+    """A suite's aggregate as rows of text, under :data:`AGGREGATE_HEADER`."""
+    return [
+        [
+            str(rank),
+            row.agent,
+            f"{row.iqm_normalised:.3f} [{row.ci_low:.3f}, {row.ci_high:.3f}]",
+            f"{row.mean_normalised:.3f} [{row.mean_ci_low:.3f}, {row.mean_ci_high:.3f}]",
+            str(row.n_runs),
+        ]
+        for rank, row in enumerate(table.itertuples(index=False), start=1)
+    ]
+
+
+def improvement_rows(improvement: pd.DataFrame) -> list[list[str]]:
+    """P(X > Y) of every pair as rows of text, under :data:`IMPROVEMENT_HEADER`."""
+    return [
+        [
+            row.agent_x,
+            row.agent_y,
+            f"{row.probability:.2f} [{row.ci_low:.2f}, {row.ci_high:.2f}]",
+            str(row.n_scenarios),
+        ]
+        for row in improvement.itertuples(index=False)
+    ]
+
+
+def format_aggregate(table: pd.DataFrame, markdown: bool = False) -> str:
+    """A suite's aggregate as text (markdown table when asked)."""
+    return _text_table(AGGREGATE_HEADER, aggregate_rows(table), markdown)
+
+
+def format_improvement(improvement: pd.DataFrame, markdown: bool = False) -> str:
+    """The probabilities of improvement as text (markdown table when asked)."""
+    return _text_table(IMPROVEMENT_HEADER, improvement_rows(improvement), markdown)
+
+
 def format_table(summary: pd.DataFrame, markdown: bool = False) -> str:
     """The ranked summary as text (markdown table when asked)."""
-    header, rows = SUMMARY_HEADER, summary_rows(summary)
+    return _text_table(SUMMARY_HEADER, summary_rows(summary), markdown)
+
+
+def _text_table(header: list[str], rows: list[list[str]], markdown: bool) -> str:
     if markdown:
         return "\n".join(
             ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]

@@ -24,7 +24,8 @@ from typing import Any, Literal
 import pandas as pd
 
 from gtmgym.agents.registry import make
-from gtmgym.experiments.config import Experiment
+from gtmgym.envs.scenario import Scenario
+from gtmgym.experiments.config import AgentEntry, AgentSettings, Experiment, SuiteScenario
 from gtmgym.experiments.report import build_report
 from gtmgym.experiments.store import RunStore
 from gtmgym.experiments.unit import Unit, UnitResult, run_unit, units_of
@@ -53,17 +54,13 @@ def resolved_experiment(experiment: Experiment) -> Experiment:
     included), so the file reruns the same runs after the scenario file or the
     tuned defaults change, and a resume can compare contents, not paths.
     ``provenance`` records package versions, the git commit and the scenario
-    as it was given.
+    as it was given. In a suite, each scenario is inline in ``scenarios`` with
+    every agent's settings there, and the entries keep what they were given.
     """
+    if experiment.is_suite:
+        return _resolved_suite(experiment)
     scenario = experiment.resolved_scenario()
-    agents = []
-    for entry in experiment.agents:
-        agent = make(entry.agent, scenario, action_mode=entry.action_mode, **entry.hyperparameters)
-        agents.append(
-            entry.model_copy(
-                update={"action_mode": agent.action_mode, "hyperparameters": agent.hyperparameters}
-            )
-        )
+    agents = _built_entries(scenario, experiment.agents)
     return experiment.model_copy(
         update={
             "description": experiment.description
@@ -76,15 +73,52 @@ def resolved_experiment(experiment: Experiment) -> Experiment:
     )
 
 
+def _resolved_suite(experiment: Experiment) -> Experiment:
+    suite = []
+    for scenario, entries in experiment.per_scenario():
+        settings = {
+            entry.name: AgentSettings(
+                action_mode=entry.action_mode, hyperparameters=entry.hyperparameters
+            )
+            for entry in _built_entries(scenario, entries)
+        }
+        suite.append(SuiteScenario(scenario=scenario.model_dump(mode="json"), agents=settings))
+    names = ", ".join(entry.scenario["name"] for entry in suite)
+    return experiment.model_copy(
+        update={
+            "description": experiment.description
+            or f"{experiment.name}: {len(experiment.agents)} agents on scenarios {names}.",
+            "scenarios": suite,
+            "scenario_overrides": {},
+            "provenance": _provenance(experiment),
+        }
+    )
+
+
+def _built_entries(scenario: Scenario, entries: list[AgentEntry]) -> list[AgentEntry]:
+    """The entries with the action mode and every hyperparameter their agents
+    are built with on ``scenario``."""
+    built = []
+    for entry in entries:
+        agent = make(entry.agent, scenario, action_mode=entry.action_mode, **entry.hyperparameters)
+        built.append(
+            entry.model_copy(
+                update={"action_mode": agent.action_mode, "hyperparameters": agent.hyperparameters}
+            )
+        )
+    return built
+
+
 def resolved_config(experiment: Experiment) -> dict[str, Any]:
     """What ``config.yaml`` records: the resolved experiment, an experiment file."""
     return resolved_experiment(experiment).model_dump(mode="json")
 
 
 def _provenance(experiment: Experiment) -> dict[str, Any]:
-    given: dict[str, Any] = {
-        "scenario": experiment.scenario if isinstance(experiment.scenario, str) else "inline"
-    }
+    sources = [s if isinstance(s, str) else "inline" for s in experiment.scenario_sources]
+    given: dict[str, Any] = (
+        {"scenarios": sources} if experiment.is_suite else {"scenario": sources[0]}
+    )
     if experiment.scenario_overrides:
         given["scenario_overrides"] = experiment.scenario_overrides
     return given | {

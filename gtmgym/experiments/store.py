@@ -25,10 +25,11 @@ TABLES = ("episodes", "curves", "allocations")
 UNITS = "units"
 CONFIG = "config.yaml"
 CONFIG_HEADER = """\
-# The experiment as `gtmgym run` ran it: the scenario inline with its overrides
-# applied, each agent's action mode and every hyperparameter (tuned defaults
-# included). `gtmgym run <this file> --out <another folder>` reruns it; running
-# ignores `provenance`. Resuming into this folder needs the same experiment.
+# The experiment as `gtmgym run` ran it: the scenario (each scenario of a
+# suite) inline with its overrides applied, each agent's action mode and every
+# hyperparameter (tuned defaults included; a suite's per scenario). `gtmgym run
+# <this file> --out <another folder>` reruns it; running ignores `provenance`.
+# Resuming into this folder needs the same experiment.
 """
 # what a run's rows do not depend on: a resume may differ in these
 NOT_RESULTS = ("name", "description", "notes", "provenance")
@@ -141,13 +142,22 @@ def _resume_problem(root: Path, config: dict[str, Any]) -> str | None:
 def results_view(config: dict[str, Any]) -> dict[str, Any]:
     """The parts of a resolved config that decide the rows, agents by label.
 
-    Everything but :data:`NOT_RESULTS` and the scenario's description counts
-    (a field added later counts too), plus the package versions.
+    Everything but :data:`NOT_RESULTS` and the scenarios' descriptions counts
+    (a field added later counts too), plus the package versions. A suite's
+    scenarios are keyed by name, so their order does not count.
     """
     view: dict[str, Any] = {}
     for key, value in config.items():
         if key == "scenario" and isinstance(value, dict):
-            view[key] = {field: v for field, v in value.items() if field != "description"}
+            view[key] = _without_description(value)
+        elif key == "scenarios" and isinstance(value, list):
+            for position, entry in enumerate(value):
+                inline = entry.get("scenario") if isinstance(entry, dict) else None
+                if not isinstance(inline, dict):  # not a resolved suite: compare it as it is
+                    view[f"scenarios[{position}]"] = entry
+                    continue
+                name = inline.get("name", f"[{position}]")
+                view[f"scenario {name}"] = entry | {"scenario": _without_description(inline)}
         elif key == "agents" and isinstance(value, list):
             for entry in value:
                 label = entry.get("label") or entry.get("agent")
@@ -156,6 +166,10 @@ def results_view(config: dict[str, Any]) -> dict[str, Any]:
             view[key] = value
     view["versions"] = (config.get("provenance") or {}).get("versions")
     return view
+
+
+def _without_description(scenario: dict[str, Any]) -> dict[str, Any]:
+    return {field: value for field, value in scenario.items() if field != "description"}
 
 
 def differences(before: Any, after: Any, path: str = "", separator: str = "") -> list[str]:

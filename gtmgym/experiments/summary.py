@@ -16,6 +16,7 @@ largest margin in percent of the planner's return.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -105,18 +106,37 @@ def _relative_to_planner(
 ) -> pd.DataFrame:
     summary["pct_of_planner"] = np.nan
     summary["normalised_score"] = np.nan
+    references = yardsticks(summary, random_returns)
     for scenario, group in summary.groupby("scenario"):
-        by_agent = group.set_index("agent")["mean_return"]
-        if PLANNER not in by_agent or by_agent[PLANNER] == 0:
+        if scenario not in references or references[scenario][0] == 0:
             continue
-        planner = by_agent[PLANNER]
+        planner, floor = references[scenario]
         summary.loc[group.index, "pct_of_planner"] = 100.0 * group["mean_return"] / planner
-        floor = by_agent[RANDOM] if RANDOM in by_agent else random_returns.get(scenario)
         if floor is not None and planner != floor:
-            summary.loc[group.index, "normalised_score"] = (group["mean_return"] - floor) / (
-                planner - floor
+            summary.loc[group.index, "normalised_score"] = normalised(
+                group["mean_return"], planner, floor
             )
     return summary
+
+
+def yardsticks(
+    summary: pd.DataFrame, random_returns: Mapping[str, float]
+) -> dict[str, tuple[float, float | None]]:
+    """(R_planner, R_random) per scenario of a summary that has the planner:
+    their mean returns, R_random from ``random_returns`` when the random agent
+    did not run (``None`` when neither has it)."""
+    references = {}
+    for scenario, group in summary.groupby("scenario", sort=False):
+        by_agent = group.set_index("agent")["mean_return"]
+        if PLANNER in by_agent:
+            floor = by_agent[RANDOM] if RANDOM in by_agent else random_returns.get(scenario)
+            references[scenario] = (float(by_agent[PLANNER]), floor)
+    return references
+
+
+def normalised(returns: Any, planner: float, floor: float) -> Any:
+    """(R - R_random) / (R_planner - R_random): 0 for random, 1 for the planner."""
+    return (returns - floor) / (planner - floor)
 
 
 def planner_beats(episodes: pd.DataFrame) -> pd.DataFrame:

@@ -66,26 +66,29 @@ class UnitResult:
 
 
 def units_of(experiment: Experiment) -> list[Unit]:
-    """Every run of the experiment, agent by agent, seed by seed."""
-    scenario = experiment.resolved_scenario()
-    scenario_data = scenario.model_dump(mode="json")
-    return [
-        Unit(
-            scenario_name=scenario.name,
-            scenario=scenario_data,
-            label=entry.name,
-            agent=entry.agent,
-            seed=seed,
-            train_steps=experiment.train_steps,
-            eval_episodes=experiment.eval_episodes,
-            checkpoints=experiment.checkpoints,
-            eval_seed=experiment.eval_seed,
-            action_mode=entry.action_mode,
-            hyperparameters=dict(entry.hyperparameters),
-        )
-        for entry in experiment.agents
-        for seed in range(experiment.seeds)
-    ]
+    """Every run of the experiment: scenario by scenario (a suite has
+    several), agent by agent, seed by seed."""
+    units = []
+    for scenario, entries in experiment.per_scenario():
+        scenario_data = scenario.model_dump(mode="json")
+        units += [
+            Unit(
+                scenario_name=scenario.name,
+                scenario=scenario_data,
+                label=entry.name,
+                agent=entry.agent,
+                seed=seed,
+                train_steps=experiment.train_steps,
+                eval_episodes=experiment.eval_episodes,
+                checkpoints=experiment.checkpoints,
+                eval_seed=experiment.eval_seed,
+                action_mode=entry.action_mode,
+                hyperparameters=dict(entry.hyperparameters),
+            )
+            for entry in entries
+            for seed in range(experiment.seeds)
+        ]
+    return units
 
 
 def run_unit(unit: Unit, progress: Progress | None = None) -> UnitResult:
