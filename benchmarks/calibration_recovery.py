@@ -1,7 +1,7 @@
 """Parameter recovery and the decision test of calibration, by history length.
 
-`python benchmarks/calibration_recovery.py [--periods 26 52 104 156]` synthesizes
-data from each scenario (seed 0), calibrates it and prints, per scenario and
+`python benchmarks/calibration_recovery.py [--periods 26 52 104 156] [--spend-form wide]`
+synthesizes data from each scenario (seed 0), calibrates it and prints, per scenario and
 history length: the clustering's adjusted Rand index, the largest relative
 error of churn and of revenue per customer, the largest absolute error of
 decay, the median relative error of half-saturation and of effectiveness,
@@ -29,10 +29,10 @@ from gtmgym.calibration import CalibrationError, calibrate, synthesize
 SCENARIOS = ("default", "channel-allocation", "cross-border-ecommerce")
 
 
-def recovery(name: str, periods: int) -> str:
+def recovery(name: str, periods: int, spend_form: str = "long") -> str:
     truth = gtmgym.load_scenario(name)
     with tempfile.TemporaryDirectory() as folder:
-        data = synthesize(name, periods, seed=0, out=Path(folder) / "data")
+        data = synthesize(name, periods, seed=0, out=Path(folder) / "data", spend_form=spend_form)
         started = time.perf_counter()
         try:
             result = calibrate(data / "calibration.yaml", Path(folder) / "fitted.yaml",
@@ -41,7 +41,7 @@ def recovery(name: str, periods: int) -> str:
             return f"| {name} | {periods} | refused: {str(error).split(';')[-1].strip()} |"
         seconds = time.perf_counter() - started
         fitted = gtmgym.load_scenario(Path(folder) / "fitted.yaml")
-        customers = pd.read_csv(data / "customers.csv")
+        customers = pd.read_csv(data / "customers.csv")  # true_segment
         segments = pd.read_csv(Path(folder) / "report" / "segments.csv")
     ari = adjusted_rand_score(customers["true_segment"], segments["segment"])
     segments_pairs = list(zip(fitted.segments, truth.segments, strict=True))
@@ -73,6 +73,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--periods", type=int, nargs="+", default=[26, 52, 104, 156])
     parser.add_argument("--scenarios", nargs="+", default=list(SCENARIOS))
+    parser.add_argument(
+        "--spend-form", choices=("long", "wide"), default="long",
+        help="wide: the spend table a marketing-mix model reads (wins over all channels)",
+    )  # fmt: skip
     arguments = parser.parse_args()
     print("| scenario | history | ARI | churn (max error) | revenue (max error) | decay "
           "(max error) | half-saturation (median error) | effectiveness (median error) | R^2 "
@@ -80,7 +84,7 @@ def main() -> int:
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for name in arguments.scenarios:
         for periods in arguments.periods:
-            print(recovery(name, periods), flush=True)
+            print(recovery(name, periods, arguments.spend_form), flush=True)
     return 0
 
 

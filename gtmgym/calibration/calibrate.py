@@ -21,11 +21,17 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from gtmgym.calibration.config import Calibration, CalibrationError, load_calibration
+from gtmgym.calibration.config import (
+    RFM_FEATURES,
+    Calibration,
+    CalibrationError,
+    load_calibration,
+)
 from gtmgym.calibration.report import write_report
 from gtmgym.calibration.response import Response, fit_response, replay
+from gtmgym.calibration.rfm import with_rfm
 from gtmgym.calibration.segments import SegmentFacts, segment_customers
-from gtmgym.calibration.tables import customers_table, spend_table
+from gtmgym.calibration.tables import SpendHistory, customers_table, spend_history
 from gtmgym.calibration.uncertainty import Draw, bootstrap, intervals
 from gtmgym.envs.loader import ScenarioError, load_scenario
 from gtmgym.experiments.store import write_atomic
@@ -72,16 +78,23 @@ def calibrate(
     market = calibration.market
     segments = [segment.name for segment in market.segments]
     channels = [channel.name for channel in market.channels]
-    customers_path = folder / calibration.customers
-    spend_path = folder / calibration.spend
-    customers = customers_table(customers_path, calibration.segmentation.features)
-    spend_rows = spend_table(spend_path, channels, segments)
-    periods = int(spend_rows["period"].max()) + 1
-    spend, won = _pair_arrays(spend_rows, segments, channels, periods)
-    available = _available(calibration, spend)
     segmentation = calibration.segmentation
+    customers_path = folder / calibration.customers
+    spend_path = folder / calibration.spend.file
+    history = spend_history(spend_path, calibration.spend, channels, segments)
+    periods, spend, won = history.periods, history.spend, history.won
+    sources = [customers_path, spend_path]
+    if segmentation.rfm is None:
+        customers = customers_table(customers_path, segmentation.features, history.dates)
+    else:
+        from_customers = [name for name in segmentation.features if name not in RFM_FEATURES]
+        customers = customers_table(customers_path, from_customers, history.dates)
+        transactions_path = folder / segmentation.rfm.file
+        customers = with_rfm(customers, customers_path, transactions_path, segmentation.rfm)
+        sources.append(transactions_path)
+    available = _available(calibration, spend)
     facts = segment_customers(
-        customers, spend_rows, segmentation.features, segments, channels, periods,
+        customers, won, segmentation.features, segments, channels, periods,
         k=segmentation.k, k_range=segmentation.k_range, log_features=segmentation.log_features,
     )  # fmt: skip
     _check_held_fit_markets(calibration, facts)
@@ -111,7 +124,7 @@ def calibrate(
         _valid(scenario_data(calibration, d.facts, d.response, available, periods))
         for d in replicates
     ]
-    header = _header(calibration, [customers_path, spend_path], response, periods)
+    header = _header(calibration, sources, response, periods, history)
     if report is not None:
         fitted = replay(replay_scenario(response), spend, facts.customers)
         bands = intervals(replicates) if replicates else None
@@ -211,7 +224,7 @@ def scenario_data(
     return {
         "name": calibration.name,
         "description": f"Calibrated by gtmgym calibrate from {calibration.customers} and "
-        f"{calibration.spend} ({periods} periods of history).",
+        f"{calibration.spend.file} ({periods} periods of history).",
         "periods": periods if history else market.periods,
         "noise": not history,
         "objective": market.objective,
@@ -220,19 +233,6 @@ def scenario_data(
         "budget": budget,
         "actions": {"mode": "continuous"} if history else market.actions.model_dump(),
     }
-
-
-def _pair_arrays(
-    rows: pd.DataFrame, segments: list[str], channels: list[str], periods: int
-) -> tuple[np.ndarray, np.ndarray]:
-    spend = np.zeros((periods, len(segments), len(channels)))
-    won = np.zeros_like(spend)
-    s_index = rows["segment"].map({name: i for i, name in enumerate(segments)}).to_numpy()
-    c_index = rows["channel"].map({name: c for c, name in enumerate(channels)}).to_numpy()
-    t_index = rows["period"].astype(int).to_numpy()
-    np.add.at(spend, (t_index, s_index, c_index), rows["spend"].to_numpy())
-    np.add.at(won, (t_index, s_index, c_index), rows["customers_won"].to_numpy())
-    return spend, won
 
 
 def _available(calibration: Calibration, spend: np.ndarray) -> np.ndarray:
@@ -251,16 +251,26 @@ def _available(calibration: Calibration, spend: np.ndarray) -> np.ndarray:
 
 
 def _header(
-    calibration: Calibration, sources: list[Path], response: Response, periods: int
+    calibration: Calibration,
+    sources: list[Path],
+    response: Response,
+    periods: int,
+    history: SpendHistory,
 ) -> str:
     from gtmgym import __version__
 
+    dated = (
+        f" ({history.dates[0].date()} to {history.dates[-1].date()})"
+        if history.dates is not None
+        else ""
+    )
+    pairs = "period, segment and channel" if history.by_channel else "period and segment"
     lines = [
         f"# Calibrated by gtmgym {__version__} on {date.today().isoformat()} from "
-        f"{periods} periods of history:",
+        f"{periods} periods of history{dated}:",
         *[f"#   {path.name} sha256 {_sha256(path)}" for path in sources],
-        f"# Fit: R^2 {response.r_squared:.3f} of customers won per period, segment and "
-        "channel (replayed through the model, customers held as observed).",
+        f"# Fit: R^2 {response.r_squared:.3f} of customers won per {pairs} "
+        "(replayed through the model, customers held as observed).",
     ]
     return "\n".join(lines) + "\n"
 

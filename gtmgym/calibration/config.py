@@ -4,8 +4,9 @@ the field)."""
 
 from __future__ import annotations
 
+import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -23,13 +24,40 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
 
 
+RFM_FEATURES = (
+    "recency",
+    "frequency",
+    "monetary",
+    "recency_score",
+    "frequency_score",
+    "monetary_score",
+)
+
+
+class Transactions(_Strict):
+    """A transactions table (one row per purchase) for RFM features.
+
+    ``customer``, ``date`` and ``amount`` name its columns; ``as_of`` is the
+    day recency is counted to (default: the latest date in the table).
+    Dates may also be period numbers, recency then counting periods.
+    """
+
+    file: Annotated[str, Field(min_length=1)]
+    customer: str = "customer_id"
+    date: str = "date"
+    amount: str = "amount"
+    as_of: datetime.date | float | None = None
+
+
 class Segmentation(_Strict):
     """Segments by K-means (scikit-learn) on standardised feature columns.
 
     ``k`` clusters; when it is not given, the ``k`` in ``k_range`` with the
     best silhouette. Either way the clusters are matched to the segments of
     ``market``, so there must be as many. ``log_features`` (a subset of
-    ``features``) are clustered on ``log(1 + x)``.
+    ``features``) are clustered on ``log(1 + x)``. With ``rfm``, the
+    features may include the RFM columns computed from a transactions table
+    (:data:`RFM_FEATURES`); the others are columns of the customer table.
     """
 
     @model_validator(mode="after")
@@ -37,6 +65,10 @@ class Segmentation(_Strict):
         extra = sorted(set(self.log_features) - set(self.features))
         if extra:
             raise ValueError(f"log_features {extra} are not in features")
+        if self.rfm is not None and not set(self.features) & set(RFM_FEATURES):
+            raise ValueError(
+                f"rfm is given but features name none of its columns {list(RFM_FEATURES)}"
+            )
         return self
 
     features: Annotated[list[str], Field(min_length=1)]
@@ -44,6 +76,7 @@ class Segmentation(_Strict):
     log_features: list[str] = []
     k: Annotated[int, Field(ge=1, le=50)] | None = None
     k_range: tuple[Annotated[int, Field(ge=2)], Annotated[int, Field(le=50)]] = (2, 10)
+    rfm: Transactions | None = None
 
 
 class MarketSegment(_Strict):
@@ -80,12 +113,98 @@ class Market(_Strict):
     channels: Annotated[list[MarketChannel], Field(min_length=1)]
 
 
+class SpendTable(_Strict):
+    """The spend history's file, its form and its column names.
+
+    **long** (the default): one row per period, channel and segment, with
+    columns ``period``, ``channel``, ``segment``, ``spend`` and
+    ``customers_won``. **wide** (marketing-mix-model style): one row per
+    period (and segment, when ``segment`` names a column), a spend column
+    per channel (``channels``: channel name -> column) and one column of
+    the customers won that period, over all channels. Without a segment
+    column a wide table describes a one-segment market. ``period`` holds
+    whole periods from 0 or evenly spaced dates.
+    """
+
+    @model_validator(mode="before")
+    @classmethod
+    def _wide_defaults(cls, data: Any) -> Any:
+        # a wide table has no segment column unless one is named
+        if isinstance(data, dict) and data.get("form") == "wide":
+            return {"segment": None} | data
+        return data
+
+    @model_validator(mode="after")
+    def _fields_of_the_form(self) -> SpendTable:
+        if self.form == "wide":
+            if self.channels is None:
+                raise ValueError(
+                    "a wide spend table needs channels: the spend column of each channel "
+                    "(e.g. {search: search_spend})"
+                )
+            given = sorted({"channel", "spend"} & self.model_fields_set)
+            if given:
+                raise ValueError(
+                    f"field {' and '.join(given)} is for the long form only (form: long); a "
+                    "wide table names each channel's spend column in channels"
+                )
+        else:
+            if self.channels is not None:
+                raise ValueError("field channels is for the wide form only (form: wide)")
+            if self.segment is None:
+                raise ValueError("field segment: the long form needs a segment column")
+        return self
+
+    file: Annotated[str, Field(min_length=1)]
+    form: Literal["long", "wide"] = "long"
+    period: Annotated[str, Field(min_length=1)] = "period"
+    segment: Annotated[str, Field(min_length=1)] | None = "segment"
+    customers_won: Annotated[str, Field(min_length=1)] = "customers_won"
+    channel: Annotated[str, Field(min_length=1)] = "channel"  # long form
+    spend: Annotated[str, Field(min_length=1)] = "spend"  # long form
+    # wide form: channel name -> its spend column
+    channels: Annotated[dict[str, str], Field(min_length=1)] | None = None
+
+    def columns(self) -> list[str]:
+        """The columns the table must have."""
+        if self.form == "wide":
+            segment = [self.segment] if self.segment is not None else []
+            return [self.period, *segment, *self.channels.values(), self.customers_won]
+        return [self.period, self.channel, self.segment, self.spend, self.customers_won]
+
+
 class Calibration(_Strict):
     """A calibration file (see docs/calibration.md)."""
 
+    @model_validator(mode="before")
+    @classmethod
+    def _spend_file_alone(cls, data: Any) -> Any:
+        # `spend: spend.csv` is a long table with the standard column names
+        if isinstance(data, dict) and isinstance(data.get("spend"), str):
+            return data | {"spend": {"file": data["spend"]}}
+        return data
+
+    @model_validator(mode="after")
+    def _spend_names_the_market(self) -> Calibration:
+        spend, market = self.spend, self.market
+        if spend.channels is not None:
+            known = [channel.name for channel in market.channels]
+            unknown = [name for name in spend.channels if name not in known]
+            if unknown:
+                raise ValueError(
+                    f"spend.channels.{unknown[0]}: not a channel of market.channels ({known})"
+                )
+        if spend.form == "wide" and spend.segment is None and len(market.segments) > 1:
+            raise ValueError(
+                f"spend.segment: a wide spend table without a segment column describes one "
+                f"segment, and market.segments has {len(market.segments)}; name the column "
+                "that gives each row's segment (one row per period and segment)"
+            )
+        return self
+
     name: Annotated[str, Field(min_length=1)]
-    customers: str
-    spend: str
+    customers: Annotated[str, Field(min_length=1)]
+    spend: SpendTable
     segmentation: Segmentation
     market: Market
 

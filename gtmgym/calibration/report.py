@@ -30,7 +30,8 @@ def write_report(
     """Write the report files into ``folder``.
 
     Args:
-        observed: (T, S, C) customers won per period and pair, from the data.
+        observed: (T, S, C) customers won per period and pair, from the data,
+            or (T, S) per period and segment (a wide spend table).
         fitted: (T, S, C) the same, replayed through the calibrated model.
         bands: each parameter's 90% interval (low, high) from the bootstrap.
     """
@@ -41,15 +42,17 @@ def write_report(
         low, high = bands[name][(0, *index)], bands[name][(1, *index)]
         return f"{value:.4g} [{low:.4g}, {high:.4g}]"
 
+    pairs = "period, segment and channel" if observed.ndim == 3 else "period and segment"
     folder.mkdir(parents=True, exist_ok=True)
     names = np.array(segments)[facts.labels]
     labels = pd.DataFrame({"customer_id": customer_ids, "segment": names})
     write_atomic(folder / "segments.csv", labels.to_csv(index=False))
-    _plot_fit(folder / "fit.png", segments, observed.sum(axis=2), fitted.sum(axis=2))
+    by_segment = observed if observed.ndim == 2 else observed.sum(axis=2)
+    _plot_fit(folder / "fit.png", segments, by_segment, fitted.sum(axis=2))
     lines = [
         "# Calibration report",
         "",
-        f"Customers won per period, segment and channel, replayed through the calibrated "
+        f"Customers won per {pairs}, replayed through the calibrated "
         f"model with the customers held as observed: R^2 {response.r_squared:.3f}.",
         "",
         "![fitted vs observed customers won per segment and period](fit.png)",

@@ -58,7 +58,9 @@ def fit_response(
     Args:
         scenario_for: the replay scenario (a mapping) for candidate parameters.
         spend: (T, S, C) money spent per period and pair.
-        won: (T, S, C) customers won per period and pair.
+        won: (T, S, C) customers won per period and pair, or (T, S) per
+            period and segment over all channels (a wide spend table): the
+            predicted wins are then summed over the channels too.
         held: (T + 1, S, C + 1) customers held at the start and the end of
             each period, by acquiring channel.
         available: (S, C) bool, the pairs the response is fitted for.
@@ -93,10 +95,17 @@ def fit_response(
             response.effectiveness[pairs[:, 0], pairs[:, 1]],
         ])  # fmt: skip
 
+    fitted = available if won.ndim == 3 else available.any(axis=1)  # the wins compared
+
+    def comparable(predicted: np.ndarray) -> np.ndarray:
+        return predicted if won.ndim == 3 else predicted.sum(axis=2)
+
+    weight = np.sqrt(counts).reshape(-1, *([1] * (won.ndim - 1)))
+
     def residuals(x: np.ndarray) -> np.ndarray:
-        predicted = replay(scenario_for(unpack(x)), spend, held)
-        scaled = (predicted - won) / np.sqrt(won + 1.0) * np.sqrt(counts)[:, None, None]
-        return scaled[:, available].ravel()
+        predicted = comparable(replay(scenario_for(unpack(x)), spend, held))
+        scaled = (predicted - won) / np.sqrt(won + 1.0) * weight
+        return scaled[:, fitted].ravel()
 
     low = np.concatenate([
         np.full(n_channels, DECAY_RANGE[0]), np.full(n_channels, np.log(1e-3)),
@@ -116,8 +125,8 @@ def fit_response(
     ends = [least_squares(residuals, x0, bounds=(low, high), method="trf") for x0 in starts]
     best = min(ends, key=lambda end: end.cost)
     response = unpack(best.x)
-    predicted = replay(scenario_for(response), spend, held)[:, available]
-    observed = won[:, available]
+    predicted = comparable(replay(scenario_for(response), spend, held))[:, fitted]
+    observed = won[:, fitted]
     total = ((observed - observed.mean()) ** 2).sum()
     response.r_squared = float(1.0 - ((predicted - observed) ** 2).sum() / max(total, 1e-12))
     response.cost = float(best.cost)

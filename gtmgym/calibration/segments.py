@@ -40,7 +40,7 @@ class SegmentFacts:
 
 def segment_customers(
     customers: pd.DataFrame,
-    spend: pd.DataFrame,
+    won: np.ndarray,
     features: list[str],
     segments: list[str],
     channels: list[str],
@@ -53,6 +53,9 @@ def segment_customers(
     """Cluster, name the clusters, and estimate churn and revenue per segment.
 
     Args:
+        customers: the customer table, with the feature columns.
+        won: customers won per period, segment and channel (T, S, C), or per
+            period and segment (T, S), from the spend table.
         k: the number of clusters; ``None``: the best silhouette in ``k_range``.
         log_features: features clustered on ``log(1 + x)``.
     """
@@ -71,7 +74,7 @@ def segment_customers(
             f"{len(segments)} segments in market.segments; give as many segments as clusters"
         )
     clusters = KMeans(n_clusters=k, n_init=10, random_state=seed).fit_predict(scaled)
-    labels = _named(clusters, customers, spend, segments, channels, periods)
+    labels = _named(clusters, customers, won, channels)
     for index, name in enumerate(segments):
         if not (labels == index).any():
             raise CalibrationError(f"segment {name!r}: no customers in the customer table")
@@ -124,34 +127,29 @@ def best_cluster_count(scaled: np.ndarray, k_range: tuple[int, int], seed: int) 
 
 
 def _named(
-    clusters: np.ndarray,
-    customers: pd.DataFrame,
-    spend: pd.DataFrame,
-    segments: list[str],
-    channels: list[str],
-    periods: int,
+    clusters: np.ndarray, customers: pd.DataFrame, won: np.ndarray, channels: list[str]
 ) -> np.ndarray:
     """Segment index per customer: each cluster takes the segment whose wins,
-    per period and channel, its own acquisitions match best."""
-    won = customers["acquired_period"] >= 0
-    by_cluster = np.zeros((len(segments), periods, len(channels)))
+    per period (and channel, when the spend table splits them), its own
+    acquisitions match best."""
+    periods, n_segments = won.shape[:2]
     channel_index = {name: c for c, name in enumerate(channels)}
-    acquired = customers.loc[won, ["acquired_period", "acquired_channel"]]
-    for cluster, (period, channel) in zip(clusters[won], acquired.itertuples(index=False),
-                                          strict=True):  # fmt: skip
-        if channel in channel_index and 0 <= period < periods:
-            by_cluster[cluster, int(period), channel_index[channel]] += 1
-    by_segment = np.zeros_like(by_cluster)
-    segment_index = {name: i for i, name in enumerate(segments)}
-    for row in spend.itertuples(index=False):
-        if 0 <= row.period < periods:
-            by_segment[segment_index[row.segment], int(row.period), channel_index[row.channel]] += (
-                row.customers_won
-            )
-    cost = np.abs(by_cluster[:, None] - by_segment[None]).sum(axis=(2, 3))
-    cluster_of, segment_of = linear_sum_assignment(cost)
-    mapping = dict(zip(cluster_of.tolist(), segment_of.tolist(), strict=True))
-    return np.array([mapping[c] for c in clusters])
+    period = customers["acquired_period"].to_numpy()
+    channel = customers["acquired_channel"].map(channel_index).to_numpy()
+    counted = (period >= 0) & (period < periods)
+    if won.ndim == 3:
+        counted &= ~pd.isna(channel)
+    by_cluster = np.zeros((n_segments, *won.shape[:1], *won.shape[2:]))
+    where = (clusters[counted], period[counted].astype(int))
+    if won.ndim == 3:
+        where += (channel[counted].astype(int),)
+    np.add.at(by_cluster, where, 1.0)
+    by_segment = np.moveaxis(won, 1, 0)
+    cost = np.abs(by_cluster[:, None] - by_segment[None]).reshape(n_segments, n_segments, -1)
+    cluster_of, segment_of = linear_sum_assignment(cost.sum(axis=2))
+    mapping = np.empty(n_segments, dtype=int)
+    mapping[cluster_of] = segment_of
+    return mapping[clusters]
 
 
 def customers_over_time(

@@ -15,6 +15,15 @@ any number of periods and writes what an analyst would export:
   data (segments found by clustering the features), holding what the data
   cannot tell (market sizes, margins, entry terms, budget, horizon).
 
+With ``table_format="parquet"`` the two tables are ``customers.parquet``
+and ``spend.parquet``. With ``spend_form="wide"`` the spend table is a
+marketing-mix model's: one row per week (``week``, the Monday of period 0
+being :data:`FIRST_WEEK`) and segment (``segment``, left out when the
+market has one segment), a column ``<channel>_spend`` per channel and
+``customers_won`` over all channels; the customer table then gives
+acquisition and churn as the week's date too (held customers: the week
+before the history).
+
 The logging policy enters every closed segment in the first period (so every
 segment has customers to learn from) and spends, each period, a share of the
 budget drawn uniformly in [0.5, 1] over the available pairs, by weights that
@@ -34,6 +43,8 @@ segment's ``revenue_per_customer`` times a log-normal factor of mean 1
 from __future__ import annotations
 
 import math
+import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +61,9 @@ from gtmgym.envs.scenario import Scenario
 from gtmgym.experiments.store import write_atomic
 
 FEATURES = ("employees", "region_x", "region_y")
+FIRST_WEEK = pd.Timestamp("2025-01-06")  # a Monday: period 0 of a wide (dated) history
+SPEND_FORMS = ("long", "wide")
+TABLE_FORMATS = ("csv", "parquet")
 WALK_MEMORY, WALK_STEP, PAUSE_PROBABILITY = 0.8, 0.4, 0.15
 # segments' regions: centres on a circle, far apart against their spread, so
 # that K-means keeps a small segment whole beside one a hundred times larger
@@ -59,30 +73,97 @@ REGION_RADIUS, REGION_SPREAD = 8.0, 0.5
 COLUMNS = ("customer_id", *FEATURES, *CUSTOMER_COLUMNS[1:], "true_segment")
 
 
-def synthesize(scenario: ScenarioSource, periods: int, seed: int, out: str | Path) -> Path:
-    """Write ``customers.csv``, ``spend.csv`` and ``calibration.yaml`` to ``out``.
+def synthesize(
+    scenario: ScenarioSource,
+    periods: int,
+    seed: int,
+    out: str | Path,
+    spend_form: str = "long",
+    table_format: str = "csv",
+) -> Path:
+    """Write the customer and spend tables and ``calibration.yaml`` to ``out``.
 
     Args:
         scenario: the true market (bundled name, path, mapping or Scenario).
         periods: periods of history (may exceed the scenario's horizon).
         seed: fixes the market's draws, the policy's and the customers'.
         out: the folder to write (created if needed).
+        spend_form: ``"long"`` (a row per period, channel and segment) or
+            ``"wide"`` (a dated row per week and segment, a spend column per
+            channel, the wins over all channels; see the module docstring).
+        table_format: ``"csv"`` or ``"parquet"``.
 
     Returns:
         The folder.
     """
     if periods < 1:
         raise ValueError(f"periods must be at least 1, got {periods}")
+    if spend_form not in SPEND_FORMS:
+        raise ValueError(f"spend_form must be one of {SPEND_FORMS}, got {spend_form!r}")
+    if table_format not in TABLE_FORMATS:
+        raise ValueError(f"table_format must be one of {TABLE_FORMATS}, got {table_format!r}")
     truth = load_scenario(scenario) if not isinstance(scenario, Scenario) else scenario
     history = _history_scenario(truth, periods)
     rng = np.random.default_rng(seed)
     customers, spend, market_today = _play(history, truth, periods, seed, rng)
+    spend_form_fields: dict[str, Any] = {}
+    if spend_form == "wide":
+        customers, spend, spend_form_fields = _dated_wide(truth, customers, spend)
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
-    write_atomic(folder / "customers.csv", customers.to_csv(index=False))
-    write_atomic(folder / "spend.csv", spend.to_csv(index=False))
-    write_atomic(folder / "calibration.yaml", _calibration_file(truth, periods, *market_today))
+    names = {table: f"{table}.{table_format}" for table in ("customers", "spend")}
+    for table, frame in (("customers", customers), ("spend", spend)):
+        write_table(folder / names[table], frame)
+    calibration = _calibration_file(truth, periods, *market_today, names, spend_form_fields)
+    write_atomic(folder / "calibration.yaml", calibration)
     return folder
+
+
+def write_table(path: Path, frame: pd.DataFrame) -> None:
+    """Write ``frame`` as CSV or Parquet (by the file name), atomically."""
+    if path.suffix != ".parquet":
+        write_atomic(path, frame.to_csv(index=False))
+        return
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
+    os.close(handle)
+    try:
+        frame.to_parquet(temporary, index=False)
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _dated_wide(
+    truth: Scenario, customers: pd.DataFrame, spend: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    """The tables with weekly dates for periods and the spend table wide
+    (see the module docstring), and the calibration file's ``spend`` fields."""
+    periods = int(spend["period"].max()) + 1
+    weeks = pd.date_range(FIRST_WEEK - pd.Timedelta(weeks=1), periods=periods + 1, freq="7D")
+
+    def week_of(period: pd.Series) -> pd.Series:
+        dates = pd.Series(weeks[(period.fillna(-1).astype(int) + 1).to_numpy()], index=period.index)
+        return dates.dt.strftime("%Y-%m-%d").where(period.notna(), None)
+
+    customers = customers.assign(
+        acquired_period=week_of(customers["acquired_period"]),
+        churned_period=week_of(customers["churned_period"].astype("Float64")),
+    )
+    one_segment = len(truth.segments) == 1
+    keys = ["period"] if one_segment else ["period", "segment"]
+    wide = spend.pivot_table(
+        index=keys, columns="channel", values="spend", aggfunc="sum", fill_value=0.0
+    )
+    columns = {channel.name: f"{channel.name}_spend" for channel in truth.channels}
+    wide = wide.reindex(columns=list(columns), fill_value=0.0).rename(columns=columns)
+    wide["customers_won"] = spend.groupby(keys)["customers_won"].sum()
+    wide = wide.reset_index()
+    wide.insert(0, "week", weeks[wide.pop("period").to_numpy() + 1].strftime("%Y-%m-%d"))
+    fields: dict[str, Any] = {"form": "wide", "period": "week"}
+    fields |= {"segment": None} if one_segment else {"segment": "segment"}
+    return customers, wide, fields | {"channels": columns, "customers_won": "customers_won"}
 
 
 def _history_scenario(truth: Scenario, periods: int) -> Scenario:
@@ -235,15 +316,20 @@ class _CustomerBook:
 
 
 def _calibration_file(
-    truth: Scenario, periods: int, population: np.ndarray, rivals: np.ndarray
+    truth: Scenario,
+    periods: int,
+    population: np.ndarray,
+    rivals: np.ndarray,
+    names: dict[str, str],
+    spend_form: dict[str, Any],
 ) -> str:
     """The calibration file for the synthesized data: what the data tell is
     left to calibration; the rest is the truth as a company would know it
     today (market sizes and rivals' shares at the end of the history)."""
     data = {
         "name": f"{truth.name}-calibrated",
-        "customers": "customers.csv",
-        "spend": "spend.csv",
+        "customers": names["customers"],
+        "spend": {"file": names["spend"], **spend_form} if spend_form else names["spend"],
         "segmentation": {
             "features": list(FEATURES),
             "log_features": ["employees"],
@@ -283,6 +369,7 @@ def _calibration_file(
     header = (
         f"# Calibration file for data synthesized from scenario {truth.name!r} over\n"
         f"# {periods} periods (gtmgym synthesize). `market` holds what the data cannot\n"
-        "# tell; gtmgym calibrate estimates the rest from customers.csv and spend.csv.\n"
+        f"# tell; gtmgym calibrate estimates the rest from {names['customers']} and\n"
+        f"# {names['spend']}.\n"
     )
     return header + yaml.safe_dump(data, sort_keys=False)

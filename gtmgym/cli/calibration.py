@@ -7,6 +7,7 @@ from pathlib import Path
 
 from gtmgym.calibration import CalibrationError, calibrate, synthesize
 from gtmgym.calibration.calibrate import draws_folder
+from gtmgym.calibration.synthesis import SPEND_FORMS, TABLE_FORMATS
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -17,6 +18,14 @@ def register(commands: argparse._SubParsersAction) -> None:
     make_data.add_argument("--periods", type=int, required=True, help="periods of history")
     make_data.add_argument("--seed", type=int, default=0)
     make_data.add_argument("--out", required=True, metavar="DIR")
+    make_data.add_argument(
+        "--format", choices=TABLE_FORMATS, default="csv", help="the tables' file format"
+    )
+    make_data.add_argument(
+        "--spend-form", choices=SPEND_FORMS, default="long",
+        help="long: a row per period, channel and segment; wide: a dated row per week "
+        "(and segment), a spend column per channel, the wins over all channels",
+    )  # fmt: skip
     make_data.set_defaults(handler=synthesize_command)
 
     fit = commands.add_parser(
@@ -36,8 +45,12 @@ def register(commands: argparse._SubParsersAction) -> None:
 def synthesize_command(arguments: argparse.Namespace) -> int:
     if arguments.periods < 1:
         raise CalibrationError(f"--periods must be at least 1, got {arguments.periods}")
-    folder = synthesize(arguments.scenario, arguments.periods, arguments.seed, arguments.out)
-    print(f"wrote {folder}/customers.csv, spend.csv and calibration.yaml")
+    folder = synthesize(
+        arguments.scenario, arguments.periods, arguments.seed, arguments.out,
+        spend_form=arguments.spend_form, table_format=arguments.format,
+    )  # fmt: skip
+    suffix = arguments.format
+    print(f"wrote {folder}/customers.{suffix}, spend.{suffix} and calibration.yaml")
     return 0
 
 

@@ -1,0 +1,224 @@
+"""The calibration's table forms: CSV or Parquet, long or wide (dated) spend
+tables, and bad input in each refused naming file, field, column and row."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from sklearn.metrics import adjusted_rand_score
+from test_calibration import gtmgym_cli
+
+import gtmgym
+from gtmgym.calibration import calibrate, synthesize
+from gtmgym.cli import main
+
+
+def calibrate_in_process(capsys, calibration: Path, out: Path) -> tuple[int, str]:
+    """``gtmgym calibrate`` through the command line's own entry point, in this
+    process (an unexpected exception fails the test with its traceback)."""
+    code = main(["calibrate", str(calibration), "--out", str(out)])
+    return code, capsys.readouterr().err
+
+
+def segments_found(data: Path, report: Path) -> float:
+    customers = pd.read_parquet(data / "customers.parquet") if (
+        data / "customers.parquet").exists() else pd.read_csv(data / "customers.csv")  # fmt: skip
+    found = pd.read_csv(report / "segments.csv")
+    assert list(found["customer_id"]) == list(customers["customer_id"])
+    return adjusted_rand_score(customers["true_segment"], found["segment"])
+
+
+def test_a_wide_parquet_history_round_trips_through_the_command_line(tmp_path):
+    data, fitted, report = tmp_path / "data", tmp_path / "fitted.yaml", tmp_path / "report"
+    made = gtmgym_cli("synthesize", "default", "--periods", "60", "--seed", "2", "--out",
+                      str(data), "--format", "parquet", "--spend-form", "wide")  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    spend = pd.read_parquet(data / "spend.parquet")
+    assert list(spend.columns) == [
+        "week", "segment", "direct_spend", "partners_spend", "digital_spend", "customers_won"
+    ]  # fmt: skip
+    assert spend["week"].nunique() == 60 and spend["week"].iloc[0] == "2025-01-06"
+    result = gtmgym_cli("calibrate", str(data / "calibration.yaml"), "--out", str(fitted),
+                        "--report", str(report))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    header = fitted.read_text().splitlines()
+    assert "(2025-01-06 to 2026-02-23)" in header[0]
+    assert any("spend.parquet sha256" in line for line in header[:4])
+    assert "per period and segment" in header[3]
+    truth, found = gtmgym.load_scenario("default"), gtmgym.load_scenario(fitted)
+    assert segments_found(data, report) >= 0.9
+    for true, estimate in zip(truth.segments, found.segments, strict=True):
+        # churn and revenue come from the customer table, whose dates were
+        # turned back into the history's periods
+        assert estimate.churn == pytest.approx(true.churn, rel=0.1), true.name
+        assert estimate.revenue_per_customer == pytest.approx(true.revenue_per_customer, rel=0.05)
+
+
+def test_csv_and_parquet_tables_calibrate_alike(tmp_path):
+    scenarios = []
+    for table_format in ("csv", "parquet"):
+        data = synthesize("tabular", 40, seed=5, out=tmp_path / table_format,
+                          table_format=table_format)  # fmt: skip
+        assert (data / f"spend.{table_format}").exists()
+        calibrate(data / "calibration.yaml", tmp_path / f"{table_format}.yaml")
+        scenarios.append(gtmgym.load_scenario(tmp_path / f"{table_format}.yaml"))
+    csv, parquet = (scenario.model_dump(exclude={"description"}) for scenario in scenarios)
+    assert csv == parquet  # the description names the files
+
+
+def one_segment_default() -> dict:
+    scenario = yaml.safe_load((Path(gtmgym.__file__).parent / "scenarios" / "default.yaml")
+                              .read_text())  # fmt: skip
+    scenario["segments"] = scenario["segments"][:1]
+    for channel in scenario["channels"]:
+        channel["effectiveness"] = channel["effectiveness"][:1]
+    return scenario
+
+
+def test_a_wide_table_without_segments_is_a_one_segment_market(tmp_path):
+    data = synthesize(one_segment_default(), 40, seed=0, out=tmp_path / "data",
+                      spend_form="wide")  # fmt: skip
+    spend = pd.read_csv(data / "spend.csv")
+    assert "segment" not in spend.columns and len(spend) == 40
+    calibration = yaml.safe_load((data / "calibration.yaml").read_text())
+    assert calibration["spend"]["segment"] is None
+    calibration["segmentation"]["k"] = 1
+    (data / "calibration.yaml").write_text(yaml.safe_dump(calibration))
+    result = calibrate(data / "calibration.yaml", tmp_path / "fitted.yaml")
+    found = gtmgym.load_scenario(tmp_path / "fitted.yaml")
+    true = one_segment_default()["segments"][0]
+    assert found.segments[0].churn == pytest.approx(true["churn"], rel=0.1)
+    assert result.response.r_squared > 0.5
+
+
+@pytest.fixture(scope="module")
+def wide_history(tmp_path_factory) -> Path:
+    """Thirty weeks of `default` in a wide, dated CSV spend table."""
+    return synthesize("default", 30, seed=1, out=tmp_path_factory.mktemp("wide"),
+                      spend_form="wide")  # fmt: skip
+
+
+def edited(source: Path, folder: Path, change_file=None, change_table=None, table="spend.csv"):
+    copy = folder / "data"
+    shutil.copytree(source, copy)
+    if change_file is not None:
+        data = yaml.safe_load((copy / "calibration.yaml").read_text())
+        change_file(data)
+        (copy / "calibration.yaml").write_text(yaml.safe_dump(data))
+    if change_table is not None:
+        frame = pd.read_csv(copy / table)
+        frame = change_table(frame)
+        frame.to_csv(copy / table, index=False)
+    return copy / "calibration.yaml"
+
+
+def cell(column: str, row: int, value):
+    def change(frame: pd.DataFrame) -> pd.DataFrame:
+        frame[column] = frame[column].astype(object)
+        frame.loc[row, column] = value
+        return frame
+
+    return change
+
+
+def drop_week(week: str):
+    def change(frame: pd.DataFrame) -> pd.DataFrame:
+        return frame[frame["week"] != week].reset_index(drop=True)
+
+    return change
+
+
+def dict_set(path: str, value):
+    *parents, leaf = path.split(".")
+
+    def change(data: dict) -> None:
+        for key in parents:
+            data = data[key]
+        if value is None:
+            data.pop(leaf)
+        else:
+            data[leaf] = value
+
+    return change
+
+
+@pytest.mark.parametrize(
+    ("change_file", "change_table", "table", "expected"),
+    [
+        (dict_set("spend.colour", "blue"), None, "calibration.yaml", "spend.colour: unknown field"),
+        (dict_set("spend.channels.radio", "radio_spend"), None, "calibration.yaml",
+         "spend.channels.radio: not a channel of market.channels"),
+        (dict_set("spend.segment", None), None, "calibration.yaml",
+         "spend.segment: a wide spend table without a segment column describes one segment"),
+        (dict_set("spend.channels", None), None, "calibration.yaml",
+         "a wide spend table needs channels"),
+        (dict_set("spend.spend", "cost"), None, "calibration.yaml",
+         "spend: field spend is for the long form only"),
+        (dict_set("spend.customers_won", "new_customers"), None, "spend.csv",
+         "missing column(s) new_customers"),
+        (None, cell("week", 7, "next Monday"), "spend.csv",
+         "column week, row 8: is not a date"),
+        (None, drop_week("2025-02-10"), "spend.csv",
+         "2025-02-17 is 14 days after the period before it, where periods are 7 days apart"),
+        (None, cell("partners_spend", 4, -1.0), "spend.csv",
+         "column partners_spend, row 5: is negative"),
+        (None, cell("segment", 2, "mars"), "spend.csv",
+         "column segment, row 3: is not a segment the calibration file names"),
+        (None, cell("week", 3, "2025-01-06"), "spend.csv",
+         "column week, row 4: repeats an earlier row's period and segment"),
+        (None, cell("acquired_period", 11, "sometime"), "customers.csv",
+         "column acquired_period, row 12: is not a date"),
+    ],
+)  # fmt: skip
+def test_bad_wide_input_is_refused_naming_field_or_column_and_row(
+    wide_history, tmp_path, capsys, change_file, change_table, table, expected
+):
+    calibration = edited(wide_history, tmp_path, change_file, change_table,
+                         table if table != "calibration.yaml" else "spend.csv")  # fmt: skip
+    out = tmp_path / "fitted.yaml"
+    code, stderr = calibrate_in_process(capsys, calibration, out)
+    assert code == 2, stderr
+    assert expected in stderr and table in stderr, stderr
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "expected"),
+    [
+        ("spend.parquet", b"not a parquet file", "cannot read it as a Parquet table"),
+        ("spend.xlsx", b"", "not a table file name"),
+        ("spend.csv", b"\xff\xfe\x00broken", "cannot read it as a CSV table"),
+        ("missing.csv", None, "no such file"),
+    ],
+)
+def test_unreadable_tables_are_refused_naming_the_file(wide_history, tmp_path, capsys, name,
+                                                       content, expected):  # fmt: skip
+    def point_at(data: dict) -> None:
+        data["spend"]["file"] = name
+
+    calibration = edited(wide_history, tmp_path, point_at)
+    if content is not None:
+        (calibration.parent / name).write_bytes(content)
+    code, stderr = calibrate_in_process(capsys, calibration, tmp_path / "fitted.yaml")
+    assert code == 2
+    assert expected in stderr and name in stderr, stderr
+
+
+def test_long_tables_take_their_column_names_from_the_file(tmp_path):
+    data = synthesize("tabular", 30, seed=2, out=tmp_path / "data")
+    renamed = {"period": "month", "channel": "medium", "segment": "region", "spend": "cost",
+               "customers_won": "new_customers"}  # fmt: skip
+    spend = pd.read_csv(data / "spend.csv").rename(columns=renamed)
+    spend.to_csv(data / "spend.csv", index=False)
+    calibration = yaml.safe_load((data / "calibration.yaml").read_text())
+    calibration["spend"] = {"file": "spend.csv", "form": "long", **renamed}
+    (data / "calibration.yaml").write_text(yaml.safe_dump(calibration))
+    calibrate(data / "calibration.yaml", tmp_path / "renamed.yaml")
+    plain = synthesize("tabular", 30, seed=2, out=tmp_path / "plain")
+    calibrate(plain / "calibration.yaml", tmp_path / "plain.yaml")
+    assert (gtmgym.load_scenario(tmp_path / "renamed.yaml").model_dump()
+            == gtmgym.load_scenario(tmp_path / "plain.yaml").model_dump())  # fmt: skip
