@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import gtmgym
+import gtmgym.offline
 from gtmgym.cli import main
 from gtmgym.envs import ENV_ID
 
@@ -96,6 +97,10 @@ def test_a_saved_agent_is_recorded_on_its_own_scenario(tmp_path):
     assert code == 0
     dataset = minari.MinariDataset(tmp_path / "data/gtmgym/tabular/qlearning-v0/data")
     assert dataset.total_episodes == 1
+    with pytest.raises(gtmgym.offline.RecordError, match="recorded as it is"):
+        gtmgym.record(None, agent, 1, tmp_path / "data", train_steps=100, force=True)
+    with pytest.raises(gtmgym.offline.RecordError, match="built for scenario 'tabular'"):
+        gtmgym.record("default", agent, 1, tmp_path / "data", force=True)
 
 
 @pytest.mark.parametrize(
@@ -106,6 +111,8 @@ def test_a_saved_agent_is_recorded_on_its_own_scenario(tmp_path):
         (["--epsilon", "2"], "epsilon must be in [0, 1], got 2.0"),
         (["--agent", "dqn"], "agent 'dqn' learns before it acts"),
         (["--dataset-id", "no id"], "'no id' is no Minari dataset id"),
+        (["--agent", "equal", "--train-steps", "100"], "agent 'equal' learns nothing"),
+        (["--train-steps", "-1"], "train_steps must be 0 or more, got -1"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, arguments, message):

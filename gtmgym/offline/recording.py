@@ -90,7 +90,7 @@ def record(
         RecordError: Minari is missing, an unknown or untrained agent, a bad
             count, or a dataset already there (the message says which).
     """
-    _check_counts(episodes, epsilon, train_steps)
+    _check_counts(episodes, epsilon, train_steps, seed)
     minari = _import_minari()
     policy = _policy(scenario, agent, seed, action_mode, train_steps, hyperparameters or {})
     label = policy.name if epsilon == 0 else f"{policy.name}-eps{epsilon:g}".replace(".", "_")
@@ -127,9 +127,11 @@ def dataset_path(out: str | Path, dataset_id: str) -> Path:
     return Path(out) / dataset_id
 
 
-def _check_counts(episodes: int, epsilon: float, train_steps: int) -> None:
+def _check_counts(episodes: int, epsilon: float, train_steps: int, seed: int) -> None:
     if isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 1:
         raise RecordError(f"episodes must be a whole number of at least 1, got {episodes!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise RecordError(f"seed must be a whole number of 0 or more, got {seed!r}")
     if not 0.0 <= epsilon <= 1.0:
         raise RecordError(f"epsilon must be in [0, 1], got {epsilon!r}")
     if train_steps < 0:
@@ -154,6 +156,11 @@ def _policy(
 ) -> Agent:
     """The agent to record, built and trained if given by name."""
     if isinstance(agent, Agent):
+        if train_steps or hyperparameters or action_mode:
+            raise RecordError(
+                f"a given agent ({agent.name!r}) is recorded as it is: training steps, "
+                "hyperparameters and an action mode are for an agent given by name"
+            )
         given = None if scenario is None else configured_scenario(scenario, None)
         if given is not None and given != agent.scenario:
             raise RecordError(
@@ -170,6 +177,8 @@ def _policy(
             f"agent {agent!r} learns before it acts: give it training steps "
             "(--train-steps N) or a saved agent (--load FOLDER)"
         )
+    if train_steps and not learns:
+        raise RecordError(f"agent {agent!r} learns nothing: training steps are for one that does")
     resolved = configured_scenario("default" if scenario is None else scenario, None)
     if learns:
         hyperparameters = (
