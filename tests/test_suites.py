@@ -285,6 +285,21 @@ def test_aggregate_leaves_out_a_scenario_without_a_yardstick_and_says_so():
     assert suite.left_out == ["`b` (the planner did not run on it)"]
 
 
+def test_aggregate_of_a_suite_still_running_compares_only_agents_that_met():
+    # as `gtmgym report` finds a folder mid-run: "late" has runs on b only
+    episodes = hand_made_episodes(
+        {
+            "a": {"planner": [10.0, 10.0], "random": [0.0, 0.0], "mine": [5.0, 7.0]},
+            "b": {"planner": [2.0, 2.0], "random": [1.0, 1.0], "late": [1.5]},
+        }
+    )
+    suite = aggregate(episodes, summarise(episodes), {})
+    assert suite.table.set_index("agent").loc["late", "n_runs"] == 1
+    pairs = set(zip(suite.improvement["agent_x"], suite.improvement["agent_y"], strict=True))
+    assert not {("mine", "late"), ("late", "mine")} & pairs
+    assert suite.improvement["n_scenarios"].min() == 1
+
+
 # --- the estimators on hand-made scores (Agarwal et al. 2021) ----------------
 
 

@@ -156,7 +156,8 @@ def aggregate(
 
 
 def _improvement(scores: pd.DataFrame, ranked: list[str], seed: int) -> pd.DataFrame:
-    """P(X > Y) for each X ranked above Y, over the scenarios both ran."""
+    """P(X > Y) for each X ranked above Y, over the scenarios both ran (no row
+    for a pair without one)."""
     by_run = {
         key: runs["normalised"].to_numpy() for key, runs in scores.groupby(["agent", "scenario"])
     }
@@ -165,6 +166,8 @@ def _improvement(scores: pd.DataFrame, ranked: list[str], seed: int) -> pd.DataF
     for position, x in enumerate(ranked):
         for y in ranked[position + 1 :]:
             shared = [s for s in scenarios if (x, s) in by_run and (y, s) in by_run]
+            if not shared:  # a report of a suite still running: nothing to compare yet
+                continue
             interval = improvement_interval(
                 [by_run[x, s] for s in shared], [by_run[y, s] for s in shared], seed=seed
             )
