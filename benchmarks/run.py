@@ -17,6 +17,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 
 import agent_speed  # noqa: E402
+import calibration_speed  # noqa: E402
 import env_speed  # noqa: E402
 import experiment_time  # noqa: E402
 
@@ -29,6 +30,7 @@ BENCHMARKS = {
     6: experiment_time.bundled_experiment,
     7: experiment_time.learning_quality,
     8: agent_speed.planner_scaling,
+    9: calibration_speed.calibration_time,
 }
 
 

@@ -59,7 +59,8 @@ def test_calibration_recovers_the_market_and_its_decisions(scenario_name, tmp_pa
     header = fitted.read_text().splitlines()[:4]
     assert any("customers.csv sha256" in line for line in header)
     assert any("R^2" in line for line in header) and gtmgym.__version__ in header[0]
-    assert (tmp_path / "report" / "fit.png").stat().st_size > 1000
+    for plot in ("fit.png", "response.png", "segments.png"):
+        assert (tmp_path / "report" / plot).stat().st_size > 1000, plot
 
     drawn = sorted((tmp_path / "fitted-draws").glob("draw-*.yaml"))
     assert len(drawn) == 3 == len(result.draws)
@@ -69,6 +70,7 @@ def test_calibration_recovers_the_market_and_its_decisions(scenario_name, tmp_pa
     report = (tmp_path / "report" / "report.md").read_text()
     assert "90% bootstrap intervals" in report
     assert f"{calibrated.segments[0].churn:.4g} [" in report
+    assert "## Segment profiles" in report and "median employees" in report
 
 
 @pytest.fixture(scope="module")

@@ -12,6 +12,7 @@ customers are those held at the end of the history.
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -27,8 +28,8 @@ from gtmgym.calibration.config import (
     CalibrationError,
     load_calibration,
 )
-from gtmgym.calibration.report import write_report
-from gtmgym.calibration.response import Response, fit_response, replay
+from gtmgym.calibration.report import ResponseCurves, write_report
+from gtmgym.calibration.response import Response, fit_response, replay, response_curves
 from gtmgym.calibration.rfm import with_rfm
 from gtmgym.calibration.segments import SegmentFacts, segment_customers
 from gtmgym.calibration.tables import SpendHistory, customers_table, spend_history
@@ -58,6 +59,7 @@ def calibrate(
     report: str | Path | None = None,
     draws: int = 0,
     seed: int = 0,
+    jobs: int | None = None,
 ) -> CalibrationResult:
     """Write the calibrated scenario to ``out``.
 
@@ -68,6 +70,8 @@ def calibrate(
             scenario, ``<out stem>-draws/draw-01.yaml`` ...; the report then
             gives every parameter's 90% interval.
         seed: seeds the bootstrap.
+        jobs: worker processes for the bootstrap's refits (default: the
+            cores this process may use); the draws are the same for any.
 
     Raises:
         CalibrationError: the file, its tables or the fit are unusable (the
@@ -118,7 +122,9 @@ def calibrate(
 
         return fit_response(replay_drawn, spend, won, facts.customers, available, weights, start)
 
-    replicates = bootstrap(draws, seed, customers, facts, response, refit) if draws else []
+    if jobs is None:
+        jobs = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+    replicates = bootstrap(draws, seed, customers, facts, response, refit, jobs) if draws else []
     scenario = _valid(scenario_data(calibration, facts, response, available, periods))
     drawn = [
         _valid(scenario_data(calibration, d.facts, d.response, available, periods))
@@ -128,8 +134,10 @@ def calibrate(
     if report is not None:
         fitted = replay(replay_scenario(response), spend, facts.customers)
         bands = intervals(replicates) if replicates else None
+        curves = _curves(calibration, facts, response, replicates, available, periods, spend)
         write_report(Path(report), customers["customer_id"], facts, response, segments,
-                     channels, won, fitted, bands)  # fmt: skip
+                     channels, won, fitted, bands, curves,
+                     customers[segmentation.features])  # fmt: skip
     out = Path(out)
     if drawn:
         folder_of_draws = draws_folder(out)
@@ -141,6 +149,36 @@ def calibrate(
                          text + yaml.safe_dump(data, sort_keys=False))  # fmt: skip
     write_atomic(out, header + yaml.safe_dump(scenario, sort_keys=False))
     return CalibrationResult(scenario, facts, response, customers["customer_id"], replicates)
+
+
+CURVE_LEVELS = 41  # spend levels a response curve is drawn at
+
+
+def _curves(
+    calibration: Calibration,
+    facts: SegmentFacts,
+    response: Response,
+    replicates: list[Draw],
+    available: np.ndarray,
+    periods: int,
+    spend: np.ndarray,
+) -> ResponseCurves:
+    """Each channel's response curve, from 0 to 1.5 times the most it spent on
+    a segment in a period, for the estimate and every bootstrap draw."""
+    top = 1.5 * np.maximum(spend.max(axis=(0, 1)), 1e-6)
+    levels = np.linspace(0.0, 1.0, CURVE_LEVELS)[None, :] * top[:, None]
+
+    def curve(drawn: SegmentFacts, estimate: Response) -> np.ndarray:
+        scenario = scenario_data(calibration, drawn, estimate, available, periods, top.max())
+        return response_curves(scenario, levels)
+
+    return ResponseCurves(
+        levels=levels,
+        estimate=curve(facts, response),
+        draws=np.array([curve(d.facts, d.response) for d in replicates]),
+        observed_top=spend.max(axis=(0, 1)),
+        available=available,
+    )
 
 
 def _check_held_fit_markets(calibration: Calibration, facts: SegmentFacts) -> None:

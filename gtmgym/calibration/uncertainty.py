@@ -11,12 +11,16 @@ Each draw refits the calibration on resampled data:
   replacement** (churn events over exposure, mean revenue, as in the point
   estimate).
 
-Intervals are the draws' 5% and 95% quantiles (90% intervals).
+Intervals are the draws' 5% and 95% quantiles (90% intervals). The refits
+run in worker processes (``jobs``), the resamples drawn beforehand so that
+the draws do not depend on how many.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -60,6 +64,7 @@ def bootstrap(
     facts: SegmentFacts,
     response: Response,
     fit: Callable[[SegmentFacts, np.ndarray, Response], Response],
+    jobs: int = 1,
 ) -> list[Draw]:
     """``draws`` replicates of the calibration.
 
@@ -67,10 +72,13 @@ def bootstrap(
         customers: the customer table (its rows in the order of ``facts.labels``).
         facts, response: the point estimates.
         fit: refits the response for resampled facts, period weights and a start.
+        jobs: worker processes for the refits (forked; 1: in this process).
+            Every resample is drawn here first, so the draws are the same
+            for any number of jobs.
     """
     rng = np.random.default_rng(seed)
     periods = facts.customers.shape[0] - 1
-    replicates = []
+    resamples = []
     for _ in range(draws):
         chosen = np.concatenate(
             [rng.choice(np.flatnonzero(facts.labels == i), size=int((facts.labels == i).sum()))
@@ -81,8 +89,36 @@ def bootstrap(
         )
         drawn = replace(facts, churn=churn, churn_events=events, exposure=exposure,
                         revenue=revenue)  # fmt: skip
-        replicates.append(Draw(drawn, fit(drawn, period_weights(periods, rng), response)))
-    return replicates
+        resamples.append((drawn, period_weights(periods, rng)))
+    refits = _refit_all(fit, resamples, response, jobs)
+    return [Draw(drawn, refit) for (drawn, _), refit in zip(resamples, refits, strict=True)]
+
+
+# what the forked workers refit: set before the pool forks, read in the workers
+_WORK: dict[str, object] = {}
+
+
+def _refit_all(
+    fit: Callable[[SegmentFacts, np.ndarray, Response], Response],
+    resamples: list[tuple[SegmentFacts, np.ndarray]],
+    response: Response,
+    jobs: int,
+) -> list[Response]:
+    jobs = min(jobs, len(resamples))
+    if jobs <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        return [fit(drawn, weights, response) for drawn, weights in resamples]
+    _WORK.update(fit=fit, resamples=resamples, response=response)
+    try:
+        context = multiprocessing.get_context("fork")  # the fit is a closure: not picklable
+        with ProcessPoolExecutor(jobs, mp_context=context) as pool:
+            return list(pool.map(_refit_one, range(len(resamples))))
+    finally:
+        _WORK.clear()
+
+
+def _refit_one(index: int) -> Response:
+    drawn, weights = _WORK["resamples"][index]
+    return _WORK["fit"](drawn, weights, _WORK["response"])
 
 
 def intervals(draws: list[Draw]) -> dict[str, np.ndarray]:
@@ -96,4 +132,3 @@ def intervals(draws: list[Draw]) -> dict[str, np.ndarray]:
         "effectiveness": [d.response.effectiveness for d in draws],
     }
     return {name: np.quantile(np.stack(v), INTERVAL, axis=0) for name, v in values.items()}
-

@@ -33,12 +33,18 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     fit.add_argument("calibration", metavar="CALIBRATION.yaml")
     fit.add_argument("--out", required=True, metavar="SCENARIO.yaml")
-    fit.add_argument("--report", metavar="DIR", help="also write segments.csv and report.md")
+    fit.add_argument(
+        "--report", metavar="DIR", help="also write report.md, its plots and segments.csv"
+    )
     fit.add_argument(
         "--draws", type=int, default=0, metavar="K",
         help="also write K scenarios drawn by a bootstrap (and 90%% intervals in the report)",
     )  # fmt: skip
     fit.add_argument("--seed", type=int, default=0, help="seeds the bootstrap")
+    fit.add_argument(
+        "--jobs", type=int, default=None,
+        help="worker processes for the bootstrap draws (default: cores; same draws for any)",
+    )  # fmt: skip
     fit.set_defaults(handler=calibrate_command)
 
 
@@ -57,9 +63,12 @@ def synthesize_command(arguments: argparse.Namespace) -> int:
 def calibrate_command(arguments: argparse.Namespace) -> int:
     if arguments.draws < 0:
         raise CalibrationError(f"--draws must be 0 or more, got {arguments.draws}")
+    if arguments.jobs is not None and arguments.jobs < 1:
+        raise CalibrationError(f"--jobs must be at least 1, got {arguments.jobs}")
     result = calibrate(
-        arguments.calibration, arguments.out, arguments.report, arguments.draws, arguments.seed
-    )
+        arguments.calibration, arguments.out, arguments.report, arguments.draws, arguments.seed,
+        arguments.jobs,
+    )  # fmt: skip
     print(
         f"wrote {arguments.out} (R^2 {result.response.r_squared:.3f} of customers won); "
         f"check it with: gtmgym validate {arguments.out}"
@@ -67,5 +76,8 @@ def calibrate_command(arguments: argparse.Namespace) -> int:
     if arguments.draws:
         print(f"{arguments.draws} bootstrap draws in {draws_folder(Path(arguments.out))}/")
     if arguments.report:
-        print(f"report in {arguments.report}/ (report.md, fit.png, segments.csv)")
+        print(
+            f"report in {arguments.report}/ (report.md, fit.png, response.png, segments.png, "
+            "segments.csv)"
+        )
     return 0
