@@ -213,12 +213,14 @@ def _suite_markdown(
         ]
         for key, path in scenario_figures.items():
             lines += [f"### {TITLES[key]}", "", f"![{TITLES[key]}: {scenario}]({path.name})", ""]
-    lines += _aggregate_markdown(suite, figures)
+    lines += _aggregate_markdown(suite, figures, list(sections))
     return "\n".join(lines + _provenance(config)) + "\n"
 
 
-def _aggregate_markdown(suite: SuiteAggregate, figures: dict[str, Path]) -> list[str]:
-    scenarios = list(dict.fromkeys(suite.scores["scenario"]))
+def _aggregate_markdown(
+    suite: SuiteAggregate, figures: dict[str, Path], order: list[str]
+) -> list[str]:
+    scenarios = [name for name in order if name in set(suite.scores["scenario"])]
     lines = [
         "## Across scenarios",
         "",
