@@ -142,8 +142,22 @@ class Experiment(BaseModel):
             raise ValueError(
                 f"checkpoints ({self.checkpoints}) exceeds train_steps ({self.train_steps})"
             )
-        self._one_scenario_field()
-        for position, entry in enumerate(self.scenarios or []):
+        return self
+
+    @model_validator(mode="after")
+    def _one_scenario_or_a_suite(self) -> Experiment:
+        if self.scenarios is None:
+            if self.scenario is None:
+                self.scenario = "default"
+            return self
+        if self.scenario is not None:
+            raise ValueError(
+                "scenario and scenarios: give one of them, `scenario` for one scenario or "
+                f"`scenarios` for a suite (got scenario {_label(self.scenario)!r} and "
+                f"scenarios {[_label(source) for source in self.scenario_sources]})"
+            )
+        labels = [entry.name for entry in self.agents]
+        for position, entry in enumerate(self.scenarios):
             unknown = sorted(set(entry.agents) - set(labels))
             if unknown:
                 raise ValueError(
@@ -151,17 +165,6 @@ class Experiment(BaseModel):
                     f"not among the experiment's agents ({', '.join(labels)})"
                 )
         return self
-
-    def _one_scenario_field(self) -> None:
-        if self.scenarios is None:
-            if self.scenario is None:
-                self.scenario = "default"
-        elif self.scenario is not None:
-            raise ValueError(
-                "scenario and scenarios: give one of them, `scenario` for one scenario or "
-                f"`scenarios` for a suite (got scenario {_label(self.scenario)!r} and "
-                f"scenarios {[_label(source) for source in self.scenario_sources]})"
-            )
 
     @model_serializer(mode="wrap")
     def _without_the_unused_form(self, handler: SerializerFunctionWrapHandler) -> Any:
