@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -222,3 +223,72 @@ def test_long_tables_take_their_column_names_from_the_file(tmp_path):
     calibrate(plain / "calibration.yaml", tmp_path / "plain.yaml")
     assert (gtmgym.load_scenario(tmp_path / "renamed.yaml").model_dump()
             == gtmgym.load_scenario(tmp_path / "plain.yaml").model_dump())  # fmt: skip
+
+
+def with_market_sizes(source: Path, folder: Path, sizes: pd.DataFrame, period: str) -> Path:
+    """A copy of the data with a market-size table instead of growth rates."""
+    copy = folder / "sized"
+    shutil.copytree(source, copy)
+    sizes.to_csv(copy / "sizes.csv", index=False)
+    data = yaml.safe_load((copy / "calibration.yaml").read_text())
+    for segment in data["market"]["segments"]:
+        segment.pop("growth")
+    data["market_sizes"] = {"file": "sizes.csv", "period": period, "size": "households"}
+    (copy / "calibration.yaml").write_text(yaml.safe_dump(data))
+    return copy / "calibration.yaml"
+
+
+def test_growth_is_estimated_from_market_sizes_over_time(tmp_path, capsys):
+    truth = gtmgym.load_scenario("default")
+    data = synthesize("default", 40, seed=0, out=tmp_path / "data")
+    sizes = pd.DataFrame([
+        {"quarter_start": period, "segment": segment.name,
+         "households": segment.population * (1 + segment.growth) ** period}
+        for segment in truth.segments for period in range(0, 40, 13)
+    ])  # fmt: skip
+    calibration = with_market_sizes(data, tmp_path, sizes, "quarter_start")
+    calibrate(calibration, tmp_path / "fitted.yaml")
+    fitted = gtmgym.load_scenario(tmp_path / "fitted.yaml")
+    for true, found in zip(truth.segments, fitted.segments, strict=True):
+        assert found.growth == pytest.approx(true.growth, rel=1e-9), true.name
+    header = (tmp_path / "fitted.yaml").read_text().splitlines()[:5]
+    assert any("sizes.csv sha256" in line for line in header)
+
+    given = yaml.safe_load(calibration.read_text())
+    given["market"]["segments"][1]["growth"] = 0.01
+    calibration.write_text(yaml.safe_dump(given))
+    code, stderr = calibrate_in_process(capsys, calibration, tmp_path / "refused.yaml")
+    assert code == 2 and "market.segments[1].growth: given, and market_sizes" in stderr
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (lambda f: f.assign(households=f["households"].where(f.index != 2, -5.0)),
+         "sizes.csv: column households, row 3: is not positive"),
+        (lambda f: f[f["segment"] != "home"].reset_index(drop=True).pipe(
+            lambda g: pd.concat([g, g.iloc[:1].assign(segment="home")])),
+         "segment home: sizes at one period only"),
+    ],
+)  # fmt: skip
+def test_bad_market_sizes_are_refused(wide_history, tmp_path, capsys, change, expected):
+    sizes = pd.DataFrame({"week": ["2025-01-06", "2025-02-03"] * 3,
+                          "segment": ["home", "home", "europe", "europe", "north-america",
+                                      "north-america"],
+                          "households": [100.0, 101.0, 50.0, 51.0, 80.0, 80.5]})  # fmt: skip
+    calibration = with_market_sizes(wide_history, tmp_path, change(sizes), "week")
+    code, stderr = calibrate_in_process(capsys, calibration, tmp_path / "fitted.yaml")
+    assert code == 2 and expected in stderr, stderr
+
+
+def test_dated_market_sizes_count_periods_of_the_history(tmp_path):
+    from gtmgym.calibration.config import MarketSizes
+    from gtmgym.calibration.tables import market_growth
+
+    weeks = pd.date_range("2025-01-06", periods=20, freq="7D")
+    sizes = pd.DataFrame({"date": weeks[::4].strftime("%Y-%m-%d"), "segment": "home",
+                          "size": 1000.0 * 1.01 ** np.arange(0, 20, 4)})  # fmt: skip
+    sizes.to_csv(tmp_path / "sizes.csv", index=False)
+    growth = market_growth(tmp_path / "sizes.csv", MarketSizes(file="sizes.csv", period="date"),
+                           ["home", "abroad"], pd.DatetimeIndex(weeks))  # fmt: skip
+    assert growth == {"home": pytest.approx(0.01, rel=1e-9)}  # per week; abroad keeps its own

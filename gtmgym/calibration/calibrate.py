@@ -32,7 +32,12 @@ from gtmgym.calibration.report import ResponseCurves, write_report
 from gtmgym.calibration.response import Response, fit_response, replay, response_curves
 from gtmgym.calibration.rfm import with_rfm
 from gtmgym.calibration.segments import SegmentFacts, segment_customers
-from gtmgym.calibration.tables import SpendHistory, customers_table, spend_history
+from gtmgym.calibration.tables import (
+    SpendHistory,
+    customers_table,
+    market_growth,
+    spend_history,
+)
 from gtmgym.calibration.uncertainty import Draw, bootstrap, intervals
 from gtmgym.envs.loader import ScenarioError, load_scenario
 from gtmgym.experiments.store import write_atomic
@@ -96,6 +101,11 @@ def calibrate(
         transactions_path = folder / segmentation.rfm.file
         customers = with_rfm(customers, customers_path, transactions_path, segmentation.rfm)
         sources.append(transactions_path)
+    if calibration.market_sizes is not None:
+        sizes_path = folder / calibration.market_sizes.file
+        growth = market_growth(sizes_path, calibration.market_sizes, segments, history.dates)
+        calibration = _with_growth(calibration, growth)
+        sources.append(sizes_path)
     available = _available(calibration, spend)
     facts = segment_customers(
         customers, won, segmentation.features, segments, channels, periods,
@@ -179,6 +189,24 @@ def _curves(
         observed_top=spend.max(axis=(0, 1)),
         available=available,
     )
+
+
+def _with_growth(calibration: Calibration, growth: dict[str, float]) -> Calibration:
+    """The calibration with each segment's growth estimated from market sizes."""
+    segments = [
+        segment.model_copy(update={"growth": growth[segment.name]})
+        if segment.name in growth
+        else segment
+        for segment in calibration.market.segments
+    ]
+    for segment in segments:
+        if not -1.0 < segment.growth <= 1.0:
+            raise CalibrationError(
+                f"{calibration.market_sizes.file}: segment {segment.name}: estimated growth "
+                f"{segment.growth:.3g} per period is outside (-1, 1]"
+            )
+    market = calibration.market.model_copy(update={"segments": segments})
+    return calibration.model_copy(update={"market": market})
 
 
 def _check_held_fit_markets(calibration: Calibration, facts: SegmentFacts) -> None:

@@ -173,6 +173,16 @@ class SpendTable(_Strict):
         return [self.period, self.channel, self.segment, self.spend, self.customers_won]
 
 
+class MarketSizes(_Strict):
+    """Market sizes over time (one row per period and segment, not every
+    period needed), from which each listed segment's growth is estimated."""
+
+    file: Annotated[str, Field(min_length=1)]
+    period: Annotated[str, Field(min_length=1)] = "period"
+    segment: Annotated[str, Field(min_length=1)] = "segment"
+    size: Annotated[str, Field(min_length=1)] = "size"
+
+
 class Calibration(_Strict):
     """A calibration file (see docs/calibration.md)."""
 
@@ -202,11 +212,23 @@ class Calibration(_Strict):
             )
         return self
 
+    @model_validator(mode="after")
+    def _growth_given_once(self) -> Calibration:
+        if self.market_sizes is not None:
+            for index, segment in enumerate(self.market.segments):
+                if "growth" in segment.model_fields_set:
+                    raise ValueError(
+                        f"market.segments[{index}].growth: given, and market_sizes estimates "
+                        "growth too; leave one out"
+                    )
+        return self
+
     name: Annotated[str, Field(min_length=1)]
     customers: Annotated[str, Field(min_length=1)]
     spend: SpendTable
     segmentation: Segmentation
     market: Market
+    market_sizes: MarketSizes | None = None
 
 
 def load_calibration(path: str | Path) -> tuple[Calibration, Path]:

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from gtmgym.calibration.config import CalibrationError, SpendTable
+from gtmgym.calibration.config import CalibrationError, MarketSizes, SpendTable
 
 CUSTOMER_COLUMNS = (
     "customer_id",
@@ -136,6 +136,44 @@ def spend_history(
     won = np.zeros(spend.shape[:2])
     won[periods, segment_of] = won_column
     return SpendHistory(spend, won, dates)
+
+
+def market_growth(
+    path: Path, form: MarketSizes, segments: list[str], dates: pd.DatetimeIndex | None
+) -> dict[str, float]:
+    """Growth per period of each segment the market-size table lists: the
+    slope of log size against period, by least squares (``numpy.polyfit``).
+
+    Periods are numbers of the spend history's periods or, when the history
+    is dated, dates (turned into periods of its spacing, fractions allowed).
+    """
+    table = read_table(path)
+    require_columns(table, path, [form.period, form.segment, form.size])
+    size = number_column(table, path, form.size)
+    refuse(size <= 0, path, form.size, "is not positive")
+    segment_of = _names(table, path, form.segment, segments, "segment")
+    values = table[form.period]
+    numbers = pd.to_numeric(values, errors="coerce")
+    if dates is not None and (
+        pd.api.types.is_datetime64_any_dtype(values) or numbers.notna().mean() < 0.5
+    ):
+        days = date_column(values, path, form.period)
+        step = np.median(np.diff(dates.to_numpy()).astype("timedelta64[D]").astype(float))
+        period = ((days - dates[0]).dt.days / step).to_numpy()
+    else:
+        period = number_column(table, path, form.period).to_numpy()
+    growth = {}
+    for index, name in enumerate(segments):
+        rows = segment_of == index
+        if not rows.any():
+            continue
+        if len(np.unique(period[rows])) < 2:
+            raise CalibrationError(
+                f"{path}: segment {name}: sizes at one period only; growth needs two or more"
+            )
+        slope = np.polyfit(period[rows], np.log(size.to_numpy()[rows]), 1)[0]
+        growth[name] = float(np.expm1(slope))
+    return growth
 
 
 def _periods(
