@@ -30,7 +30,7 @@ def replay_inputs(tmp_path_factory):
     data = synthesize("default", 40, seed=3, out=tmp_path_factory.mktemp("fit"))
     captured = {}
 
-    def capture(scenario_for, spend, won, held, available, *rest):
+    def capture(scenario_for, spend, won, held, available, *rest, **options):
         captured.update(scenario_for=scenario_for, spend=spend, held=held, available=available)
         raise StopIteration
 

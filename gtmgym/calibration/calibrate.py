@@ -75,8 +75,9 @@ def calibrate(
             scenario, ``<out stem>-draws/draw-01.yaml`` ...; the report then
             gives every parameter's 90% interval.
         seed: seeds the bootstrap.
-        jobs: worker processes for the bootstrap's refits (default: the
-            cores this process may use); the draws are the same for any.
+        jobs: worker processes for the fit's starts and the bootstrap's
+            refits (default: the cores this process may use); the results
+            are the same for any.
 
     Raises:
         CalibrationError: the file, its tables or the fit are unusable (the
@@ -124,7 +125,9 @@ def calibrate(
     def replay_scenario(response: Response) -> dict[str, Any]:
         return scenario_data(calibration, facts, response, available, periods, ceiling)
 
-    response = fit_response(replay_scenario, spend, won, facts.customers, available)
+    if jobs is None:
+        jobs = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+    response = fit_response(replay_scenario, spend, won, facts.customers, available, jobs=jobs)
 
     def refit(drawn: SegmentFacts, weights: np.ndarray, start: Response) -> Response:
         def replay_drawn(candidate: Response) -> dict[str, Any]:
@@ -132,8 +135,6 @@ def calibrate(
 
         return fit_response(replay_drawn, spend, won, facts.customers, available, weights, start)
 
-    if jobs is None:
-        jobs = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
     replicates = bootstrap(draws, seed, customers, facts, response, refit, jobs) if draws else []
     scenario = _valid(scenario_data(calibration, facts, response, available, periods))
     drawn = [

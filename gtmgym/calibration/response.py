@@ -28,6 +28,7 @@ import numpy as np
 from scipy.optimize import least_squares
 from threadpoolctl import threadpool_limits
 
+from gtmgym.calibration.workers import forked_map
 from gtmgym.envs import dynamics
 from gtmgym.envs.loader import load_scenario
 from gtmgym.envs.params import MarketParams
@@ -69,6 +70,7 @@ def fit_response(
     available: np.ndarray,
     weights: np.ndarray | None = None,
     start: Response | None = None,
+    jobs: int = 1,
 ) -> Response:
     """Fit the response to the history.
 
@@ -85,6 +87,7 @@ def fit_response(
             periods); the whole history is still replayed, so carry-over
             runs through the periods as they happened.
         start: start from these parameters only (a bootstrap's point estimate).
+        jobs: worker processes for the starts (forked; the same result for any).
     """
     counts = np.ones(spend.shape[0]) if weights is None else np.asarray(weights, dtype=float)
     n_segments, n_channels = available.shape
@@ -157,15 +160,18 @@ def fit_response(
         return forward_differences(residuals_of, x, high, dependence, groups)
 
     tolerance = POINT_TOLERANCE if start is None else DRAW_TOLERANCE
+
     # one BLAS thread: the trust region's factorisations are small, and on a
     # busy 2-core machine OpenBLAS's threads made them 15 times slower
     # (3,120 x 35 Jacobian: 55 ms against 3.9 ms)
-    with threadpool_limits(1, user_api="blas"):
-        ends = [
-            least_squares(residuals, x0, jac=jacobian, bounds=(low, high),
-                          method="trf", ftol=tolerance, xtol=tolerance, gtol=tolerance)
-            for x0 in starts
-        ]  # fmt: skip
+    def from_start(index: int):
+        with threadpool_limits(1, user_api="blas"):
+            return least_squares(
+                residuals, starts[index], jac=jacobian, bounds=(low, high), method="trf",
+                ftol=tolerance, xtol=tolerance, gtol=tolerance,
+            )  # fmt: skip
+
+    ends = forked_map(from_start, len(starts), jobs)
     best = min(ends, key=lambda end: end.cost)
     response = unpack(best.x)
     predicted = comparable(replay(scenario_for(response), spend, held))[:, fitted]

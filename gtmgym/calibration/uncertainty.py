@@ -18,9 +18,7 @@ the draws do not depend on how many.
 
 from __future__ import annotations
 
-import multiprocessing
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -28,6 +26,7 @@ import pandas as pd
 
 from gtmgym.calibration.response import Response
 from gtmgym.calibration.segments import SegmentFacts, churn_and_revenue
+from gtmgym.calibration.workers import forked_map
 
 INTERVAL = (0.05, 0.95)
 
@@ -90,35 +89,8 @@ def bootstrap(
         drawn = replace(facts, churn=churn, churn_events=events, exposure=exposure,
                         revenue=revenue)  # fmt: skip
         resamples.append((drawn, period_weights(periods, rng)))
-    refits = _refit_all(fit, resamples, response, jobs)
+    refits = forked_map(lambda k: fit(*resamples[k], response), len(resamples), jobs)
     return [Draw(drawn, refit) for (drawn, _), refit in zip(resamples, refits, strict=True)]
-
-
-# what the forked workers refit: set before the pool forks, read in the workers
-_WORK: dict[str, object] = {}
-
-
-def _refit_all(
-    fit: Callable[[SegmentFacts, np.ndarray, Response], Response],
-    resamples: list[tuple[SegmentFacts, np.ndarray]],
-    response: Response,
-    jobs: int,
-) -> list[Response]:
-    jobs = min(jobs, len(resamples))
-    if jobs <= 1 or "fork" not in multiprocessing.get_all_start_methods():
-        return [fit(drawn, weights, response) for drawn, weights in resamples]
-    _WORK.update(fit=fit, resamples=resamples, response=response)
-    try:
-        context = multiprocessing.get_context("fork")  # the fit is a closure: not picklable
-        with ProcessPoolExecutor(jobs, mp_context=context) as pool:
-            return list(pool.map(_refit_one, range(len(resamples))))
-    finally:
-        _WORK.clear()
-
-
-def _refit_one(index: int) -> Response:
-    drawn, weights = _WORK["resamples"][index]
-    return _WORK["fit"](drawn, weights, _WORK["response"])
 
 
 def intervals(draws: list[Draw]) -> dict[str, np.ndarray]:
