@@ -292,3 +292,34 @@ def test_dated_market_sizes_count_periods_of_the_history(tmp_path):
     growth = market_growth(tmp_path / "sizes.csv", MarketSizes(file="sizes.csv", period="date"),
                            ["home", "abroad"], pd.DatetimeIndex(weeks))  # fmt: skip
     assert growth == {"home": pytest.approx(0.01, rel=1e-9)}  # per week; abroad keeps its own
+
+
+def test_a_wide_table_with_wins_split_by_the_customer_table_calibrates_as_a_long_one(tmp_path):
+    long = synthesize("tabular", 40, seed=6, out=tmp_path / "long")
+    wide = synthesize("tabular", 40, seed=6, out=tmp_path / "wide", spend_form="wide")
+    calibration = yaml.safe_load((wide / "calibration.yaml").read_text())
+    calibration["spend"]["wins_by_channel"] = "customers"
+    (wide / "calibration.yaml").write_text(yaml.safe_dump(calibration))
+    scenarios = []
+    for data in (long, wide):
+        calibrate(data / "calibration.yaml", data / "fitted.yaml")
+        scenarios.append(gtmgym.load_scenario(data / "fitted.yaml").model_dump())
+    assert scenarios[0] == scenarios[1]
+    header = (wide / "fitted.yaml").read_text().splitlines()[3]
+    assert "per period, segment and channel" in header
+
+
+def test_wins_by_channel_needs_every_wins_channel(wide_history, tmp_path, capsys):
+    def split(data: dict) -> None:
+        data["spend"]["wins_by_channel"] = "customers"
+
+    def unknown_channel(frame: pd.DataFrame) -> pd.DataFrame:
+        won = frame.index[frame["acquired_channel"].notna()][4]
+        frame.loc[won, "acquired_channel"] = None
+        return frame
+
+    calibration = edited(wide_history, tmp_path, split, unknown_channel, "customers.csv")
+    code, stderr = calibrate_in_process(capsys, calibration, tmp_path / "fitted.yaml")
+    assert code == 2
+    assert "customers.csv: column acquired_channel, row" in stderr
+    assert "spend.wins_by_channel: customers needs every win's channel" in stderr

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -31,7 +31,7 @@ from gtmgym.calibration.config import (
 from gtmgym.calibration.report import ResponseCurves, write_report
 from gtmgym.calibration.response import Response, fit_response, replay, response_curves
 from gtmgym.calibration.rfm import with_rfm
-from gtmgym.calibration.segments import SegmentFacts, segment_customers
+from gtmgym.calibration.segments import SegmentFacts, segment_customers, wins_by_channel
 from gtmgym.calibration.tables import (
     SpendHistory,
     customers_table,
@@ -113,6 +113,9 @@ def calibrate(
         k=segmentation.k, k_range=segmentation.k_range, log_features=segmentation.log_features,
     )  # fmt: skip
     _check_held_fit_markets(calibration, facts)
+    if calibration.spend.wins_by_channel == "customers":
+        won = wins_by_channel(customers, customers_path, facts.labels, channels, won.shape)
+        history = replace(history, won=won)
     needed = PERIODS_PER_PARAMETER * (3 * len(channels) + int(available.sum()))
     if periods < needed:
         raise CalibrationError(

@@ -149,8 +149,9 @@ class SpendTable(_Strict):
                     "wide table names each channel's spend column in channels"
                 )
         else:
-            if self.channels is not None:
-                raise ValueError("field channels is for the wide form only (form: wide)")
+            if self.channels is not None or self.wins_by_channel is not None:
+                given = "channels" if self.channels is not None else "wins_by_channel"
+                raise ValueError(f"field {given} is for the wide form only (form: wide)")
             if self.segment is None:
                 raise ValueError("field segment: the long form needs a segment column")
         return self
@@ -164,6 +165,9 @@ class SpendTable(_Strict):
     spend: Annotated[str, Field(min_length=1)] = "spend"  # long form
     # wide form: channel name -> its spend column
     channels: Annotated[dict[str, str], Field(min_length=1)] | None = None
+    # wide form: "customers" splits each period's wins over channels by the
+    # customer table's acquired_channel; null fits the wins over all channels
+    wins_by_channel: Literal["customers"] | None = None
 
     def columns(self) -> list[str]:
         """The columns the table must have."""

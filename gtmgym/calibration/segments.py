@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -24,6 +25,7 @@ from sklearn.metrics import silhouette_score
 from sklearn.preprocessing import StandardScaler
 
 from gtmgym.calibration.config import CalibrationError
+from gtmgym.calibration.tables import refuse
 
 
 @dataclass
@@ -150,6 +152,34 @@ def _named(
     mapping = np.empty(n_segments, dtype=int)
     mapping[cluster_of] = segment_of
     return mapping[clusters]
+
+
+def wins_by_channel(
+    customers: pd.DataFrame,
+    path: Path,
+    labels: np.ndarray,
+    channels: list[str],
+    shape: tuple[int, int],
+) -> np.ndarray:
+    """(T, S, C) customers won per period, segment and channel, counted in
+    the customer table (for a wide spend table, whose wins are per segment).
+
+    Raises:
+        CalibrationError: a customer won during the history has no channel
+            the calibration file names (the first such row).
+    """
+    periods, n_segments = shape
+    channel_index = {name: c for c, name in enumerate(channels)}
+    period = customers["acquired_period"].to_numpy()
+    during = (period >= 0) & (period < periods)
+    channel = customers["acquired_channel"].map(channel_index)
+    refuse(pd.Series(during) & channel.isna().to_numpy(), path, "acquired_channel",
+           f"names no channel of the calibration file ({channels}) for a customer won during "
+           "the history; spend.wins_by_channel: customers needs every win's channel")  # fmt: skip
+    won = np.zeros((periods, n_segments, len(channels)))
+    where = (period[during].astype(int), labels[during], channel.to_numpy()[during].astype(int))
+    np.add.at(won, where, 1.0)
+    return won
 
 
 def customers_over_time(
