@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import gtmgym
-from gtmgym.agents import make
+from gtmgym.agents import make, with_state
 
 MODES = ("continuous", "discrete", "multidiscrete")
 
@@ -21,7 +21,7 @@ def rollout(agent_name: str, scenario: str, mode: str, seed: int = 0, noise: boo
     actions, infos = [], []
     terminated = truncated = False
     while not (terminated or truncated):
-        action = agent.act(observation, info)
+        action = agent.act(observation, with_state(env, info))
         selling = info["selling"]
         observation, _, terminated, truncated, info = env.step(action)
         actions.append(np.asarray(action))

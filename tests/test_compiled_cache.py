@@ -1,10 +1,11 @@
 """No stale compiled code: after a model file changes, every caller runs the change.
 
-A copy of the package is compiled once (filling its numba cache), then
-``reward.py`` is edited in the copy. The environment's step (``transition.py``,
-which calls the reward compiled into it) and the planners' path
-(``dynamics.step`` then ``reward()``) must both pay the new reward in a fresh
-process, though ``transition.py`` itself did not change.
+A copy of the package is compiled once (filling its numba cache), then the
+kernel's ``reward.py`` is edited in the copy. The environment's step and the
+planners' call of ``kernel.advance`` both run ``advance.py``'s compiled code,
+which calls the reward compiled into it: they must both pay the new reward in
+a fresh process, though ``advance.py`` itself did not change, and so must the
+vector environment's parallel batch.
 """
 
 from __future__ import annotations
@@ -23,20 +24,23 @@ import json
 import gymnasium as gym
 import numpy as np
 import gtmgym
-from gtmgym.envs import dynamics
-from gtmgym.envs.reward import reward
+from gtmgym.envs import kernel
 
 env = gym.make(gtmgym.ENV_ID, scenario="tabular", noise=False, action_mode="discrete").unwrapped
 env.reset(seed=0)
-info = env._last_info
-state = info["state"]
-shares, enter = env.codec.decide_one(1, info["selling"])
-_, figures = dynamics.step(env.params, state, shares, enter, None)
+state = env.state
+shares, enter = env.codec.decide_one(1, env.state.selling[0])
+planned = kernel.advance(env.params.kernel, state, shares, enter).reward[0]
 _, paid, *_ = env.step(1)
-print(json.dumps({"file": gtmgym.__file__, "env": float(paid),
-                  "planner": float(reward(env.params, figures)[0])}))
+envs = gym.make_vec(gtmgym.ENV_ID, num_envs=kernel.advance.__globals__["PARALLEL_FROM"],
+                    vectorization_mode="vector_entry_point", scenario="tabular", noise=False,
+                    action_mode="discrete")
+envs.reset(seed=0)
+_, batch, *_ = envs.step(np.ones(envs.num_envs, dtype=np.int64))
+print(json.dumps({"file": gtmgym.__file__, "env": float(paid), "planner": float(planned),
+                  "vector": float(batch[-1])}))
 """
-RETURN_LINE = "    return value - settings[BANKRUPTCY_PENALTY] * figures[f[fig.BANKRUPT]]\n"
+RETURN_LINE = "    return value - p.bankruptcy_penalty * f.bankrupt[0]\n"
 
 
 def play(package_parent: Path) -> dict:
@@ -56,13 +60,14 @@ def test_editing_one_model_file_recompiles_every_caller(tmp_path):
     shutil.copytree(Path(gtmgym.__file__).parent, copy, ignore=ignore)
     before = play(tmp_path)
     assert before["file"] == str(copy / "__init__.py")
-    assert before["env"] == before["planner"]
-    assert any((copy / "envs" / "__pycache__").glob("transition.*.nbi"))  # it was cached
+    assert before["env"] == before["planner"] == before["vector"]
+    assert any((copy / "envs" / "kernel" / "__pycache__").glob("advance.*.nbi"))  # it was cached
 
-    reward_file = copy / "envs" / "reward.py"
+    reward_file = copy / "envs" / "kernel" / "reward.py"
     source = reward_file.read_text()
     assert RETURN_LINE in source
     reward_file.write_text(source.replace(RETURN_LINE, RETURN_LINE.rstrip() + " + 1000.0\n"))
     after = play(tmp_path)
     assert after["planner"] == before["planner"] + 1000.0
-    assert after["env"] == before["env"] + 1000.0  # transition.py's cached code went stale too
+    assert after["env"] == before["env"] + 1000.0  # advance.py's cached code went stale too
+    assert after["vector"] == before["vector"] + 1000.0

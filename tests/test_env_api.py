@@ -170,7 +170,7 @@ def test_pre_decision_info_matches_the_state_through_entries(scenario_name):
     choices = np.random.default_rng(3)  # the test's own draws, not the env's stream
     terminated, patterns = False, set()
     while not terminated:
-        state = info["state"]
+        state = env.unwrapped.state
         assert info["open"].tolist() == state.entered[0].tolist()
         assert info["selling"].tolist() == state.selling[0].tolist()
         expected_mask = codec.mask(state.entered, state.selling)[0]

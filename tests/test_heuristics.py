@@ -7,10 +7,9 @@ import pytest
 from scipy.optimize import linprog
 
 import gtmgym
-from gtmgym.agents import evaluate, make
+from gtmgym.agents import evaluate, make, with_state
 from gtmgym.agents.plans import repeat_state
-from gtmgym.envs import dynamics
-from gtmgym.envs.reward import reward
+from gtmgym.envs import kernel
 
 HEURISTICS = ["equal", "random", "proportional", "greedy", "lp", "ansoff"]
 NEVER_ENTER = ["equal", "proportional", "greedy", "lp"]
@@ -30,7 +29,8 @@ def test_these_heuristics_never_enter(name):
     observation, info = env.reset(seed=0)
     terminated = False
     while not terminated:
-        observation, _, terminated, _, info = env.step(agent.act(observation, info))
+        action = agent.act(observation, with_state(env, info))
+        observation, _, terminated, _, info = env.step(action)
         assert not info["entered"].any()
     assert info["open"].tolist() == [True, False, False]
 
@@ -42,8 +42,9 @@ def test_ansoff_expands_once_the_home_market_is_penetrated():
     entries = []
     terminated = False
     while not terminated:
-        penetration = agent.penetration(info["state"])
-        observation, _, terminated, _, info = env.step(agent.act(observation, info))
+        penetration = agent.penetration(env.state)
+        action = agent.act(observation, with_state(env, info))
+        observation, _, terminated, _, info = env.step(action)
         if info["entered"].any():
             entries.append((int(np.flatnonzero(info["entered"])[0]), penetration))
     # most attractive first (population x revenue x margin / entry cost), one at a time
@@ -55,8 +56,8 @@ def test_greedy_first_allocation_beats_every_simple_alternative():
     scenario = gtmgym.load_scenario("channel-allocation").model_copy(update={"noise": False})
     agent = make("greedy", scenario, action_mode="continuous", increments=40)
     env = gtmgym.MarketExpansionEnv(scenario, action_mode="continuous")
-    _, info = env.reset(seed=0)
-    state = info["state"]
+    env.reset(seed=0)
+    state = env.state
     params = agent.params
     chosen = agent.allocation(state)
     alternatives = [np.zeros_like(chosen), params.available / params.available.sum()]
@@ -66,10 +67,8 @@ def test_greedy_first_allocation_beats_every_simple_alternative():
         alternatives.append(single)
     candidates = np.stack([chosen, *alternatives])
     no_entry = np.zeros((len(candidates), params.n_segments), dtype=bool)
-    _, figures = dynamics.step(
-        params, repeat_state(state, len(candidates)), candidates, no_entry, None
-    )
-    values = reward(params, figures)
+    batch = repeat_state(state, len(candidates))
+    values = kernel.advance(params.kernel, batch, candidates, no_entry).reward
     assert values[0] >= values[1:].max() - 1e-9
     assert chosen.sum() > 0
 

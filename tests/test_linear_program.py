@@ -15,7 +15,7 @@ import pytest
 from scipy.optimize import linprog
 
 import gtmgym
-from gtmgym.agents import make
+from gtmgym.agents import make, with_state
 
 # The channel-management worked example (docs/scenarios.md, channel-allocation)
 DEMAND = [1000.0, 800.0, 600.0]
@@ -94,7 +94,8 @@ def play(scenario: dict, policy) -> tuple[float, list[np.ndarray]]:
     total, spends = 0.0, []
     terminated = False
     while not terminated:
-        observation, reward, terminated, _, info = env.step(policy(observation, info))
+        action = policy(observation, with_state(env, info))
+        observation, reward, terminated, _, info = env.step(action)
         total += reward
         spends.append(info["spend"].sum(axis=1))
     return total, spends

@@ -12,7 +12,7 @@ import pytest
 from numba import njit
 from scipy import stats
 
-from gtmgym.envs import randomness
+from gtmgym.envs.kernel import randomness
 
 DRAWS = 40_000
 

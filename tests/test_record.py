@@ -1,4 +1,4 @@
-"""The state and figures records: fields read back as written, with their dtypes."""
+"""The kernel's records: fields read back as written, with their dtypes."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 import gtmgym
+from gtmgym.envs.kernel import MarketState, initial_state
 from gtmgym.envs.params import MarketParams
-from gtmgym.envs.state import MarketState, initial_state
 
 
 @pytest.fixture
@@ -50,7 +50,7 @@ def test_missing_or_unknown_fields_are_refused(params: MarketParams) -> None:
 
 
 def test_batch_operations_act_per_environment(params: MarketParams) -> None:
-    start = initial_state(params, 3)
+    start = initial_state(params.kernel, 3, params.noise)
     later = MarketState.from_fields(
         params.n_segments,
         params.n_channels,
@@ -64,7 +64,7 @@ def test_batch_operations_act_per_environment(params: MarketParams) -> None:
 
 
 def test_a_record_pickles(params: MarketParams) -> None:
-    state = initial_state(params, 2)
+    state = initial_state(params.kernel, 2, params.noise)
     again = pickle.loads(pickle.dumps(state))
     assert again == state
     assert np.array_equal(again.customers, state.customers)
@@ -74,7 +74,7 @@ def test_a_deep_copy_owns_its_data_and_shares_the_layout(params: MarketParams) -
     """SB3 deep-copies every info dict, ``info["state"]`` included."""
     import copy
 
-    state = initial_state(params, 1)
+    state = initial_state(params.kernel, 1, params.noise)
     copied = copy.deepcopy({"state": state})["state"]
     assert copied == state
     assert copied.layout is state.layout

@@ -9,9 +9,9 @@ import numpy as np
 from gtmgym.agents.base import Agent
 from gtmgym.agents.decisions import encode
 from gtmgym.agents.proportional import value_split
+from gtmgym.envs.kernel import MarketState
 from gtmgym.envs.market_expansion import ScenarioSource
 from gtmgym.envs.scenario import ActionMode
-from gtmgym.envs.state import MarketState
 
 
 class AnsoffAgent(Agent):
@@ -30,6 +30,7 @@ class AnsoffAgent(Agent):
     """
 
     name = "ansoff"
+    reads_state = True
 
     def __init__(
         self,
@@ -54,7 +55,7 @@ class AnsoffAgent(Agent):
         return {"threshold": self.threshold}
 
     def act(self, observation: np.ndarray, info: dict[str, Any]) -> Any:
-        state: MarketState = info["state"]
+        state = self.state_of(info)
         selling = state.selling[0]
         enter = np.zeros_like(selling)
         target = self.next_market(state)

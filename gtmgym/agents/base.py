@@ -1,9 +1,11 @@
 """The one interface every agent shares: heuristics, tabular, deep, planner.
 
 An agent is built for one scenario and one action mode. It acts on the
-observation and the ``info`` dict of the scalar environment (heuristics and
-the planner may read the raw state there, ``info["state"]``); agents that
-learn do so in :meth:`Agent.learn`, on environments of their own.
+observation and the ``info`` dict of the scalar environment; agents that
+plan on the model (``reads_state``: the planner, ``greedy``, ``lp``,
+``ansoff``) also read the environment's raw state, which a driver adds to
+``info`` with :func:`with_state`. Agents that learn do so in
+:meth:`Agent.learn`, on environments of their own.
 
 Saving writes a folder: ``agent.yaml`` (name, seed, action mode,
 hyperparameters and the full scenario, so a saved agent needs nothing else to
@@ -22,6 +24,7 @@ import numpy as np
 import yaml
 
 from gtmgym.envs.actions import ActionCodec, make_codec
+from gtmgym.envs.kernel import MarketState
 from gtmgym.envs.market_expansion import ScenarioSource, configured_scenario
 from gtmgym.envs.params import MarketParams
 from gtmgym.envs.scenario import ActionMode
@@ -41,6 +44,7 @@ class Agent(ABC):
 
     name: ClassVar[str]
     learns: ClassVar[bool] = False  # True for agents whose learn() trains
+    reads_state: ClassVar[bool] = False  # True for agents that plan on info["state"]
     action_modes: ClassVar[tuple[ActionMode, ...]] = ("continuous", "discrete", "multidiscrete")
 
     def __init__(
@@ -85,6 +89,21 @@ class Agent(ABC):
     def act(self, observation: np.ndarray, info: dict[str, Any]) -> Any:
         """The action for the current period."""
 
+    def state_of(self, info: dict[str, Any]) -> MarketState:
+        """The raw state a model-based agent plans on, from ``info``.
+
+        Raises:
+            KeyError: ``info`` has no state (the environments do not put it
+                there; the message says how to add it).
+        """
+        try:
+            return info["state"]
+        except KeyError:
+            raise KeyError(
+                f"agent {self.name!r} plans on the model's state: act on "
+                "gtmgym.agents.with_state(env, info), which adds env.unwrapped.state"
+            ) from None
+
     def save(self, path: str | Path) -> Path:
         """Write the agent to the folder ``path`` (created if needed)."""
         folder = Path(path)
@@ -110,3 +129,19 @@ class Agent(ABC):
     def restore_rng(self, folder: Path) -> None:
         """Put the random generator back in the state it was saved in."""
         self.rng.bit_generator.state = json.loads((folder / RNG_FILE).read_text())
+
+
+def with_state(env: Any, info: dict[str, Any]) -> dict[str, Any]:
+    """``info`` with the environment's raw state, ``env.unwrapped.state``, as
+    the model-based agents read it (``info["state"]``).
+
+    The environments keep the state out of ``info`` (SB3 deep-copies and
+    subprocess vector envs pickle every step's ``info``); a driver adds it for
+    the agents whose ``reads_state`` is true.
+    """
+    return {**info, "state": env.unwrapped.state}
+
+
+def decision_info(agent: Agent, env: Any, info: dict[str, Any]) -> dict[str, Any]:
+    """What ``agent`` acts on: ``info``, :func:`with_state` if it reads the state."""
+    return with_state(env, info) if agent.reads_state else info

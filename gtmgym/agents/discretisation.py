@@ -18,7 +18,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from gtmgym.envs.observation import GLOBAL_FEATURES
+from gtmgym.envs.kernel.observation import GLOBAL_FEATURES
 
 # States a fitted table may hold. The hand-tuned tables of the bundled
 # scenarios have 360 to 37,888 states, and cross-border-ecommerce was tuned

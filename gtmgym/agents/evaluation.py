@@ -11,7 +11,7 @@ import gymnasium as gym
 import numpy as np
 import pandas as pd
 
-from gtmgym.agents.base import Agent
+from gtmgym.agents.base import Agent, decision_info
 from gtmgym.envs import ENV_ID
 from gtmgym.envs.market_expansion import ScenarioSource
 
@@ -119,7 +119,8 @@ def _play(agent: Agent, env: gym.Env, seed: int) -> tuple[dict, np.ndarray, np.n
     spends, customers = [], []
     terminated = truncated = False
     while not (terminated or truncated):
-        observation, reward, terminated, truncated, info = env.step(agent.act(observation, info))
+        action = agent.act(observation, decision_info(agent, env, info))
+        observation, reward, terminated, truncated, info = env.step(action)
         total_reward += reward
         profit += info["profit"]
         revenue += float(np.sum(info["revenue"]))

@@ -9,11 +9,10 @@ import numpy as np
 from gtmgym.agents.base import Agent
 from gtmgym.agents.decisions import encode
 from gtmgym.agents.plans import repeat_state
-from gtmgym.envs import dynamics
+from gtmgym.envs import kernel
+from gtmgym.envs.kernel import MarketState
 from gtmgym.envs.market_expansion import ScenarioSource
-from gtmgym.envs.reward import reward
 from gtmgym.envs.scenario import ActionMode
-from gtmgym.envs.state import MarketState
 
 
 class GreedyAgent(Agent):
@@ -32,6 +31,7 @@ class GreedyAgent(Agent):
     """
 
     name = "greedy"
+    reads_state = True
 
     def __init__(
         self,
@@ -50,7 +50,7 @@ class GreedyAgent(Agent):
         return {"increments": self.increments}
 
     def act(self, observation: np.ndarray, info: dict[str, Any]) -> Any:
-        state: MarketState = info["state"]
+        state = self.state_of(info)
         selling = state.selling[0]
         shares = self.allocation(state)
         return encode(self.codec, shares, np.zeros_like(selling), selling)
@@ -67,8 +67,7 @@ class GreedyAgent(Agent):
         for _ in range(self.increments):
             candidates = np.repeat(shares[None], len(pairs) + 1, axis=0)
             candidates[np.arange(1, len(pairs) + 1), pairs[:, 0], pairs[:, 1]] += step
-            _, figures = dynamics.step(self.params, batch, candidates, no_entry, None)
-            value = reward(self.params, figures)
+            value = kernel.advance(self.params.kernel, batch, candidates, no_entry).reward
             best = int(np.argmax(value[1:]))
             if value[1 + best] <= value[0]:
                 break

@@ -9,7 +9,7 @@ from scipy.optimize import linprog
 
 from gtmgym.agents.base import Agent
 from gtmgym.agents.decisions import encode
-from gtmgym.envs.dynamics import available_money
+from gtmgym.envs.kernel import available_money
 from gtmgym.envs.market_expansion import ScenarioSource
 from gtmgym.envs.scenario import ActionMode
 
@@ -65,6 +65,7 @@ class LinearProgramAgent(Agent):
     """
 
     name = "lp"
+    reads_state = True
 
     def __init__(
         self,
@@ -98,7 +99,7 @@ class LinearProgramAgent(Agent):
 
     def act(self, observation: np.ndarray, info: dict[str, Any]) -> Any:
         selling = np.asarray(info["selling"], dtype=bool)
-        state = info["state"]
+        state = self.state_of(info)
         periods_left = self.params.periods - int(state.period[0])
         horizon = 0 if self.params.objective == "lifetime_value" else periods_left
         key = (tuple(selling.tolist()), horizon)
@@ -107,7 +108,7 @@ class LinearProgramAgent(Agent):
                 selling, self.params.budget_per_period, periods_left
             )
         spend = self._solved[key]
-        available = float(available_money(self.params, state)[0])
+        available = float(available_money(self.params.kernel, state)[0])
         shares = spend / available if available > 0 else np.zeros_like(spend)
         shares = shares / max(1.0, shares.sum())
         return encode(self.codec, shares, np.zeros_like(selling), selling)

@@ -54,13 +54,11 @@ from gtmgym.agents.plans import (
     repeat_state,
     spread_shares,
 )
-from gtmgym.envs import dynamics
+from gtmgym.envs import kernel
 from gtmgym.envs.actions import DiscreteActions
+from gtmgym.envs.kernel import MarketState
 from gtmgym.envs.market_expansion import ScenarioSource
-from gtmgym.envs.observation import observe
-from gtmgym.envs.reward import reward
 from gtmgym.envs.scenario import ActionMode
-from gtmgym.envs.state import MarketState
 
 ENTRY_OFFSETS = (0, 1, 2, 3, 4, 6, 8, 12, 16, 24, 36)
 BASELINES = ("greedy", "lp", "equal", "proportional", "ansoff")
@@ -130,6 +128,7 @@ class Planner(Agent):
     """
 
     name = "planner"
+    reads_state = True
 
     def __init__(
         self,
@@ -198,7 +197,7 @@ class Planner(Agent):
         self.convergence = []
 
     def act(self, observation: np.ndarray, info: dict[str, Any]) -> Any:
-        state: MarketState = info["state"]
+        state = self.state_of(info)
         horizon = self.params.periods - int(state.period[0])
         incumbent = self._course if self._course and len(self._course.actions) == horizon else None
         if incumbent is None:  # a new episode: every baseline's course is a candidate
@@ -283,10 +282,10 @@ class Planner(Agent):
         actions = []
         for _ in range(horizon):
             info = self._info(state)
-            action = agent.act(observe(self.params, state)[0], info)
+            action = agent.act(kernel.observe_states(self.params.kernel, state)[0], info)
             actions.append(action)
             shares, enter = self.codec.decide_one(action, info["selling"])
-            state, _ = dynamics.step(self.params, state, shares, enter, None)
+            state = kernel.advance(self.params.kernel, state, shares, enter).state
         return Course(np.stack([np.asarray(a) for a in actions]), agent.name)
 
     def _info(self, state: MarketState) -> dict[str, Any]:
@@ -317,7 +316,7 @@ class Planner(Agent):
                 action = encode(self.codec, shares, enter, selling, dtype=np.float64)
             actions.append(action)
             shares, enter = self.codec.decide_one(action, selling)
-            state, _ = dynamics.step(self.params, state, shares, enter, None)
+            state = kernel.advance(self.params.kernel, state, shares, enter).state
         return Course(np.stack([np.asarray(a) for a in actions]), "plan")
 
     def _plan_of(self, state: MarketState, course: Course) -> Plan:
@@ -330,11 +329,11 @@ class Planner(Agent):
             shares, enter = self.codec.decide_one(course.actions[offset], state.selling[0])
             fresh = enter[0] & ~state.entered[0] & (entry_at == horizon)
             entry_at[fresh] = offset
-            selling = dynamics.entry(self.params, state, enter)[3][0]
+            selling = kernel.entry(self.params.kernel, state, enter)[3][0]
             spent = shares[0] * selling[:, None] * self.params.available  # the rest is held back
             levels[offset] = min(spent.sum(), 1.0)
             weights[offset] = spent / spent.max() if spent.max() > 0 else self.params.available
-            state, _ = dynamics.step(self.params, state, shares, enter, None)
+            state = kernel.advance(self.params.kernel, state, shares, enter).state
         return Plan(levels, weights, entry_at)
 
     def _starts(self, state: MarketState, horizon: int) -> list[Plan]:
@@ -496,15 +495,14 @@ class Planner(Agent):
             batch = MarketState.wrap(np.concatenate([base.data, probes.data]), base.layout)
             count = batch.num_envs
             enter = np.broadcast_to(enter_now, (count, enter_now.size))
-            selling = dynamics.entry(params, batch, enter)[3]
+            selling = kernel.entry(params.kernel, batch, enter)[3]
             period_weights = np.repeat(weights[period][None], count, axis=0)
             moved = np.flatnonzero(variable_block[: count - 1] == block_of[period])
             pair = pair_of[moved]
             period_weights[1 + moved, rows[pair], cols[pair]] += probe_step[moved]
             period_levels = np.minimum(period_weights.sum(axis=(1, 2)), 1.0)
             shares = spread_shares(params, selling, period_weights, period_levels)
-            batch, figures = dynamics.step(params, batch, shares, enter, None)
-            rewards = reward(params, figures)
+            batch, figures, rewards, _ = kernel.advance(params.kernel, batch, shares, enter)
             if base_alive:
                 base_total += rewards[0]
             base_alive = base_alive and not figures.bankrupt[0]

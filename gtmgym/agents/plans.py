@@ -13,19 +13,18 @@ Two ways of writing what an agent will do over the ``H`` periods left:
   by decoding each action exactly as the environment does, so a course's
   score is the return the environment gives it (noise off).
 
-Both run :func:`gtmgym.envs.dynamics.step` and
-:func:`gtmgym.envs.reward.reward`, the code the environments run.
+Both play periods with :func:`gtmgym.envs.kernel.advance`, the code the
+environments run (its rewards included).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from gtmgym.envs import dynamics
+from gtmgym.envs import kernel
 from gtmgym.envs.actions import ActionCodec
+from gtmgym.envs.kernel import MarketState
 from gtmgym.envs.params import MarketParams
-from gtmgym.envs.reward import reward
-from gtmgym.envs.state import MarketState
 
 
 def repeat_state(state: MarketState, count: int) -> MarketState:
@@ -74,13 +73,13 @@ def plan_returns(
     alive = np.ones(count, dtype=bool)
     for period in range(horizon):
         enter = entry_at == period
-        selling = dynamics.entry(params, batch, enter)[3]
+        selling = kernel.entry(params.kernel, batch, enter)[3]
         if period == 0 and first_shares is not None:
             shares = first_shares
         else:
             shares = spread_shares(params, selling, weights[:, period], levels[:, period])
-        batch, figures = dynamics.step(params, batch, shares, enter, None)
-        total += np.where(alive, reward(params, figures), 0.0)
+        batch, figures, rewards, _ = kernel.advance(params.kernel, batch, shares, enter)
+        total += np.where(alive, rewards, 0.0)
         alive &= ~figures.bankrupt
     return total
 
@@ -107,8 +106,8 @@ def course_returns(
     alive = np.ones(count, dtype=bool)
     for period in range(horizon):
         shares, enter = codec.decode(codec.check(actions[:, period]), batch.selling)
-        batch, figures = dynamics.step(params, batch, shares, enter, None)
-        total += np.where(alive, reward(params, figures), 0.0)
+        batch, figures, rewards, _ = kernel.advance(params.kernel, batch, shares, enter)
+        total += np.where(alive, rewards, 0.0)
         alive &= ~figures.bankrupt
     return total
 
@@ -122,5 +121,5 @@ def first_decision(
 ) -> tuple[np.ndarray, np.ndarray]:
     """The shares (S, C) and entries (S,) a plan makes in its first period."""
     enter = entry_at == 0
-    selling = dynamics.entry(params, state, enter[None])[3]
+    selling = kernel.entry(params.kernel, state, enter[None])[3]
     return spread_shares(params, selling, weights[None], np.array([level]))[0], enter

@@ -13,8 +13,8 @@ from gtmgym.agents.base import Agent
 from gtmgym.agents.discretisation import STATE_BUDGET, Discretisation, fitted_feature_bins
 from gtmgym.agents.training_log import EpisodeLog, log_folder
 from gtmgym.envs import ENV_ID
+from gtmgym.envs.kernel.observation import feature_names
 from gtmgym.envs.market_expansion import ScenarioSource
-from gtmgym.envs.observation import feature_names
 from gtmgym.envs.scenario import ActionMode
 
 QTABLE_FILE = "qtable.npz"
@@ -81,7 +81,7 @@ class QLearningAgent(Agent):
             epsilon_end,
             epsilon_decay_steps,
         )
-        names = feature_names(self.params, self.scenario.segment_names, self.scenario.channel_names)
+        names = feature_names(self.scenario.segment_names, self.scenario.channel_names)
         if feature_bins == "auto":
             feature_bins = fitted_feature_bins(
                 self.scenario.segment_names,

@@ -2,7 +2,7 @@
 
 For candidate parameters (per channel: adstock decay, Hill half-saturation
 and slope; per available pair: effectiveness) the history is replayed with
-:func:`gtmgym.envs.dynamics.step`, the code every environment runs, noise
+:func:`gtmgym.envs.kernel.advance`, the code every environment runs, noise
 off: each period spends what the spend table says, and the customers held
 are then set to the customers the customer table says were held (teacher
 forcing), so a period's predicted wins depend on the parameters and on that
@@ -15,7 +15,7 @@ taken by forward differences (scipy's 2-point steps): a segment's wins
 depend on its channels' parameters and its own effectiveness only, so the
 effectiveness of different segments is probed together, and the probes are
 replayed a few at a time as copies of the market side by side in one
-market (:func:`replay_copies`), still through ``dynamics.step``.
+market (:func:`replay_copies`), still through ``kernel.advance``.
 """
 
 from __future__ import annotations
@@ -29,10 +29,9 @@ from scipy.optimize import least_squares
 from threadpoolctl import threadpool_limits
 
 from gtmgym.calibration.workers import forked_map
-from gtmgym.envs import dynamics
+from gtmgym.envs import kernel
 from gtmgym.envs.loader import load_scenario
 from gtmgym.envs.params import MarketParams
-from gtmgym.envs.state import initial_state
 
 DECAY_RANGE = (0.0, 0.95)
 SLOPE_RANGE = (0.5, 4.0)
@@ -299,13 +298,14 @@ def replay(scenario: dict[str, Any], spend: np.ndarray, held: np.ndarray) -> np.
     """(T, S, C) wins the model predicts for each period of the history,
     holding the customers the data say were held (see the module docstring)."""
     params = MarketParams.from_scenario(load_scenario(scenario))
-    state = initial_state(params, 1)
+    state = kernel.initial_state(params.kernel, 1, params.noise)
     budget = scenario["budget"]["per_period"]
     enter = np.zeros((1, spend.shape[1]), dtype=bool)
     wins = np.empty_like(spend)
     for period in range(spend.shape[0]):
         state.customers[0] = held[period]
-        state, figures = dynamics.step(params, state, spend[period][None] / budget, enter, None)
+        shares = spend[period][None] / budget
+        state, figures, _, _ = kernel.advance(params.kernel, state, shares, enter)
         wins[period] = figures.won[0]
     return wins
 
@@ -317,7 +317,7 @@ def response_curves(scenario: dict[str, Any], levels: np.ndarray) -> np.ndarray:
     """(S, C, L) the share of a segment's prospects a channel wins per period
     when it alone spends each of its ``levels`` (C, L) per period on the segment, at
     steady state (after :data:`CURVE_PERIODS` periods, nobody held), played
-    through ``dynamics.step`` with one market per pair and level.
+    through ``kernel.advance`` with one market per pair and level.
 
     Args:
         scenario: a replay scenario (every segment open, noise off) whose
@@ -332,11 +332,11 @@ def response_curves(scenario: dict[str, Any], levels: np.ndarray) -> np.ndarray:
     segment, channel, level = np.unravel_index(np.arange(markets),
                                                (n_segments, n_channels, count))  # fmt: skip
     shares[np.arange(markets), segment, channel] = levels[channel, level] / budget
-    state = initial_state(params, markets)
+    state = kernel.initial_state(params.kernel, markets, params.noise)
     enter = np.zeros((markets, n_segments), dtype=bool)
     for _ in range(CURVE_PERIODS):
         state.customers[:] = 0.0
-        state, figures = dynamics.step(params, state, shares, enter, None)
+        state, figures, _, _ = kernel.advance(params.kernel, state, shares, enter)
     index = np.arange(markets)
     prospects = figures.population[index, segment] * (1.0 - state.competitor[index, segment])
     rate = figures.won[index, segment, channel] / np.maximum(prospects, 1e-12)

@@ -9,6 +9,7 @@ from pathlib import Path
 import gymnasium as gym
 import numpy as np
 
+from gtmgym.agents.base import decision_info
 from gtmgym.agents.registry import agent_class, make
 from gtmgym.envs import ENV_ID
 from gtmgym.envs.market_expansion import MarketExpansionEnv
@@ -109,7 +110,7 @@ def simulate_rollout(arguments: argparse.Namespace) -> int:
     total = profit = 0.0
     terminated = truncated = False
     while not (terminated or truncated):
-        action = agent.act(observation, info)
+        action = agent.act(observation, decision_info(agent, env, info))
         observation, reward, terminated, truncated, info = env.step(action)
         if arguments.video:
             frames.append(env.render())

@@ -6,6 +6,17 @@ Keys (each with a leading environment axis in the vector env): ``available``,
 (S,), ``population`` (S,), ``demand`` (S,), ``revenue`` (S,),
 ``gross_margin`` (S,), ``partner_payout`` (S,), ``entry_costs`` (S,),
 ``operating_costs`` (S,), ``profit``, ``market_share``, ``bankrupt``.
+
+Units: money (``available``, ``spend``, ``blocked_spend``, ``unspent``,
+``revenue``, ``gross_margin``, ``partner_payout``, ``entry_costs``,
+``operating_costs``, ``profit``) in the scenario's currency; ``won``,
+``won_by_channel``, ``churned``, ``customers`` and ``population`` in
+customers; ``demand`` a multiplier of the reachable population;
+``market_share`` a fraction of the total population; ``entered`` (entry paid
+this period) and ``bankrupt`` flags. Before each decision (after ``reset``
+and every step) the environments add ``period`` (periods played), ``open``
+and ``selling`` (S,) flags and, in the discrete mode, ``action_mask`` (K,).
+The raw state is not in ``info``: it is ``env.unwrapped.state``.
 """
 
 from __future__ import annotations
@@ -15,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from gtmgym.envs.figures import PeriodFigures
+from gtmgym.envs.kernel.layouts import PeriodFigures
 
 # info key -> figures field
 ARRAY_KEYS = {

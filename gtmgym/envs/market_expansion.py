@@ -10,13 +10,12 @@ import numpy as np
 
 from gtmgym.envs.actions import make_codec
 from gtmgym.envs.info import period_info
+from gtmgym.envs.kernel import MarketState, advance, initial_state, observe_states, stream_key
+from gtmgym.envs.kernel.observation import feature_names, observation_space
+from gtmgym.envs.kernel.record import Layout
 from gtmgym.envs.loader import load_scenario
-from gtmgym.envs.observation import feature_names, observation_space, observe
 from gtmgym.envs.params import MarketParams
-from gtmgym.envs.record import Layout
 from gtmgym.envs.scenario import ActionMode, Scenario
-from gtmgym.envs.state import MarketState, initial_state
-from gtmgym.envs.transition import advance
 
 ScenarioSource = str | Path | Scenario | dict[str, Any]
 
@@ -65,7 +64,8 @@ class MarketExpansionEnv(gym.Env):
     ## Starting State
     The scenario's start: initial customers, open segments, no adstock; it is
     not random. The randomness is in the periods (binomial wins and churn,
-    demand shocks, adverse events), drawn from ``self.np_random``.
+    demand shocks, adverse events), drawn from the episode's stream, which
+    :meth:`reset` seeds from ``self.np_random``.
 
     ## Episode End
     ``terminated=True`` after the scenario's ``periods`` periods (the horizon
@@ -96,18 +96,16 @@ class MarketExpansionEnv(gym.Env):
         self.action_mode = action_mode or self.scenario.actions.mode
         self.codec = make_codec(self.params, self.scenario, self.action_mode)
         self.action_space = self.codec.space
-        self.observation_space = observation_space(self.params)
-        self.feature_names = feature_names(
-            self.params, self.scenario.segment_names, self.scenario.channel_names
-        )
+        self.observation_space = observation_space(self.params.n_segments, self.params.n_channels)
+        self.feature_names = feature_names(self.scenario.segment_names, self.scenario.channel_names)
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode must be one of {self.metadata['render_modes']}")
         self.render_mode = render_mode
         self.state: MarketState | None = None
+        self._stream: np.ndarray | None = None  # (1, 4) uint64: the episode's draws
         self._done = False
         self._last_info: dict[str, Any] = {}
-        self._start = initial_state(self.params, 1)
-        self._observation_size = self.observation_space.shape[0]
+        self._start = initial_state(self.params.kernel, 1, self.params.noise)
         where = self._start.layout
         self._period_column = where.starts["period"]
         self._entered_columns = _columns(where, "entered")
@@ -123,10 +121,12 @@ class MarketExpansionEnv(gym.Env):
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[np.ndarray, dict[str, Any]]:
         super().reset(seed=seed)
-        self.state = self._start.index(0)  # a copy: callers may keep info["state"]
+        self.state = self._start.index(0)  # a copy: callers may keep a state
+        if self.params.noise:
+            self._stream = stream_key(self.np_random)[None]
         self._done = False
         self._last_info = self._start_info()
-        return observe(self.params, self.state)[0], self._last_info
+        return observe_states(self.params.kernel, self.state)[0], self._last_info
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         if self.state is None:
@@ -134,9 +134,8 @@ class MarketExpansionEnv(gym.Env):
         if self._done:
             raise RuntimeError("the episode has ended; call reset() before step()")
         shares, enter = self.codec.decide_one(action, self._selling)
-        rng = self.np_random if self.params.noise else None
         self.state, figures, rewards, observations = advance(
-            self.params, self.state, shares, enter, rng, self._observation_size
+            self.params.kernel, self.state, shares, enter, self._stream
         )
         info = period_info(figures, 0)
         info.update(self._start_info())
@@ -192,7 +191,6 @@ class MarketExpansionEnv(gym.Env):
             "period": int(row[self._period_column]),
             "open": entered.copy(),  # copies: callers may write into info,
             "selling": self._selling.copy(),  # the env decodes with its own
-            "state": self.state,  # raw state (a batch of one), for planners
         }
         if mask is not None:
             info["action_mask"] = mask.copy()

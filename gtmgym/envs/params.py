@@ -1,8 +1,10 @@
-"""The scenario turned into the arrays the dynamics run on.
+"""The scenario turned into the arrays the model runs on.
 
 Every derived quantity (e.g. ``half_saturation ** slope`` or a customer's
-lifetime value) is computed here, once, so the dynamics, the observation and
-the agents that plan on the model all read the same numbers.
+lifetime value) is computed here, once, so the kernel, the action catalogue
+and the agents that plan on the model all read the same numbers.
+:attr:`MarketParams.kernel` is the kernel's one-row
+:class:`~gtmgym.envs.kernel.layouts.Params` record of them.
 """
 
 from __future__ import annotations
@@ -12,82 +14,10 @@ from functools import cached_property
 
 import numpy as np
 
+from gtmgym.envs.kernel.layouts import OBJECTIVES, Params
 from gtmgym.envs.scenario import Scenario
 
 FloatArray = np.ndarray
-
-# The compiled dynamics read the parameters from four tables built once per
-# scenario (one array per argument keeps a compiled call cheap). Rows:
-SEGMENT_ROWS = (
-    "growth",
-    "churn",
-    "revenue",
-    "margin",
-    "entry_cost",
-    "entry_delay",
-    "operating_cost",
-    "competitor_share",
-    "competitor_response",
-    "competitor_speed",
-    "shock_sigma",
-    "shock_persistence",
-    "event_probability",
-    "event_cut",
-    "event_duration",
-)
-CHANNEL_ROWS = (
-    "decay",
-    "half_saturation",
-    "half_saturation_pow",
-    "slope",
-    "revenue_share",
-    "min_spend",
-    "max_spend",
-)
-SETTINGS = (
-    "budget_per_period",
-    "budget_total",
-    "carry_over",
-    "tracks_cash",
-    "initial_cash",
-    "bankruptcy_penalty",
-    "shrinks",
-    "periods",
-    "objective",
-)
-OBJECTIVES = ("profit", "market_share", "lifetime_value")
-(
-    GROWTH,
-    CHURN,
-    REVENUE,
-    MARGIN,
-    ENTRY_COST,
-    ENTRY_DELAY,
-    OPERATING_COST,
-    COMPETITOR_SHARE,
-    COMPETITOR_RESPONSE,
-    COMPETITOR_SPEED,
-    SHOCK_SIGMA,
-    SHOCK_PERSISTENCE,
-    EVENT_PROBABILITY,
-    EVENT_CUT,
-    EVENT_DURATION,
-) = range(len(SEGMENT_ROWS))
-DECAY, HALF_SATURATION, HALF_SATURATION_POW, SLOPE, REVENUE_SHARE, MIN_SPEND, MAX_SPEND = range(
-    len(CHANNEL_ROWS)
-)
-(
-    BUDGET_PER_PERIOD,
-    BUDGET_TOTAL,
-    CARRY_OVER,
-    TRACKS_CASH,
-    INITIAL_CASH,
-    BANKRUPTCY_PENALTY,
-    SHRINKS,
-    PERIODS,
-    OBJECTIVE,
-) = range(len(SETTINGS))
-
 
 @dataclass(frozen=True, eq=False)
 class MarketParams:
@@ -145,18 +75,17 @@ class MarketParams:
     value_weight: FloatArray
 
     @cached_property
-    def tables(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """(segment table, channel table, effectiveness, lifetime value, settings):
-        the parameters as the compiled dynamics read them (rows named above)."""
-        settings = {name: float(getattr(self, name)) for name in SETTINGS if name != "objective"}
-        settings["objective"] = float(OBJECTIVES.index(self.objective))
-        return (
-            _frozen(np.array([getattr(self, row) for row in SEGMENT_ROWS], dtype=np.float64)),
-            _frozen(np.array([getattr(self, row) for row in CHANNEL_ROWS], dtype=np.float64)),
-            _frozen(np.ascontiguousarray(self.effectiveness, dtype=np.float64)),
-            _frozen(np.ascontiguousarray(self.lifetime_value, dtype=np.float64)),
-            _frozen(np.array([settings[name] for name in SETTINGS])),
+    def kernel(self) -> Params:
+        """The parameters as the compiled kernel reads them: a one-row record."""
+        values = {field.name: getattr(self, field.name, None) for field in Params.FIELDS}
+        values["objective"] = OBJECTIVES.index(self.objective)
+        record = Params.from_fields(
+            self.n_segments,
+            self.n_channels,
+            **{name: np.asarray(value, dtype=float)[None] for name, value in values.items()},
         )
+        record.data.setflags(write=False)
+        return record
 
     @classmethod
     def from_scenario(cls, scenario: Scenario) -> MarketParams:

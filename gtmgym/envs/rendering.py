@@ -21,9 +21,9 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image
 
+from gtmgym.envs.kernel import MarketState
 from gtmgym.envs.params import MarketParams
 from gtmgym.envs.scenario import Scenario
-from gtmgym.envs.state import MarketState
 
 WIDTH_PX = 800  # a multiple of 16, what video encoders want
 DPI = 100

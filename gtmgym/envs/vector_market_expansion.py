@@ -1,10 +1,14 @@
 """A native vector environment: a whole batch of markets in one compiled call.
 
-It runs the same :func:`gtmgym.envs.transition.advance` as the scalar
-environment, on all ``num_envs`` markets at once, with one random stream per
-step keyed by the env's generator. Finished markets are reset on the
-following step (Gymnasium's next-step autoreset, the default) or on the same
-step (``autoreset_mode=AutoresetMode.SAME_STEP``), as
+It runs the same :func:`gtmgym.envs.kernel.advance` as the scalar
+environment, on all ``num_envs`` markets at once (on all cores for large
+batches). Each market has its own random generator and stream, seeded as
+Gymnasium seeds the sub-environments of a vector env (``seed + i``), so
+market ``i`` plays exactly the episodes of a scalar environment reset with
+that seed, noise on or off. The markets may come from different scenarios of
+one shape (a list of scenarios). Finished markets are reset on the following
+step (Gymnasium's next-step autoreset, the default) or on the same step
+(``autoreset_mode=AutoresetMode.SAME_STEP``), as
 :class:`gymnasium.vector.SyncVectorEnv` does, with the same ``info`` keys.
 """
 
@@ -17,28 +21,39 @@ from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from gtmgym.envs.actions import make_codec
-from gtmgym.envs.figures import PeriodFigures
+from gtmgym.envs.actions import ActionCodec, make_codec
 from gtmgym.envs.info import period_figures
+from gtmgym.envs.kernel import (
+    MarketState,
+    Params,
+    PeriodFigures,
+    advance,
+    initial_state,
+    observe_states,
+    stream_key,
+)
+from gtmgym.envs.kernel.observation import feature_names, observation_space
+from gtmgym.envs.loader import ScenarioError
 from gtmgym.envs.market_expansion import ScenarioSource, configured_scenario
-from gtmgym.envs.observation import feature_names, observation_space, observe
 from gtmgym.envs.params import MarketParams
 from gtmgym.envs.scenario import ActionMode
-from gtmgym.envs.state import MarketState, initial_state
-from gtmgym.envs.transition import advance
 
 
 class MarketExpansionVectorEnv(VectorEnv):
-    """``num_envs`` independent markets of one scenario, stepped together.
+    """``num_envs`` independent markets, stepped together.
+
+    ``scenario`` is one scenario for every market, or a list of ``num_envs``
+    scenarios with the same segments and channels (market ``i`` plays
+    ``scenario[i]``; spaces come from the first, and every scenario's must
+    match it).
 
     Spaces, rewards and ``info`` keys are those of
     :class:`~gtmgym.envs.market_expansion.MarketExpansionEnv` under
     :class:`gymnasium.vector.SyncVectorEnv`: each key batched over a leading
     axis, with its ``_key`` mask of the markets it holds for, and under
     same-step autoreset ``final_obs`` and ``final_info`` for the markets that
-    finished. One difference: ``info["state"]`` is the whole batch as one
-    :class:`~gtmgym.envs.state.MarketState` (row ``i`` is market ``i``), not
-    an object array of batches of one. Create it with
+    finished. The raw state of the whole batch is ``envs.unwrapped.state``, one
+    :class:`~gtmgym.envs.kernel.MarketState` (row ``i`` is market ``i``). Create it with
     ``gymnasium.make_vec("gtmgym/MarketExpansion-v0", num_envs=N,
     vectorization_mode="vector_entry_point", scenario=...)``; pass
     ``autoreset_mode=AutoresetMode.SAME_STEP`` there for same-step autoreset.
@@ -50,7 +65,7 @@ class MarketExpansionVectorEnv(VectorEnv):
     def __init__(
         self,
         num_envs: int = 1,
-        scenario: ScenarioSource = "default",
+        scenario: ScenarioSource | list[ScenarioSource] = "default",
         action_mode: ActionMode | None = None,
         noise: bool | None = None,
         render_mode: str | None = None,
@@ -61,21 +76,32 @@ class MarketExpansionVectorEnv(VectorEnv):
         self.num_envs = num_envs
         self.autoreset_mode = supported_autoreset_mode(autoreset_mode)
         self.metadata = {**type(self).metadata, "autoreset_mode": self.autoreset_mode}
-        self.scenario = configured_scenario(scenario, noise)
+        sources = scenario if isinstance(scenario, list) else [scenario]
+        if len(sources) not in (1, num_envs):
+            raise ValueError(
+                f"a list of scenarios needs one per market: {num_envs}, got {len(sources)}"
+            )
+        self.scenarios = [configured_scenario(source, noise) for source in sources]
+        self.scenario = self.scenarios[0]
         self.params = MarketParams.from_scenario(self.scenario)
         self.action_mode = action_mode or self.scenario.actions.mode
         self.codec = make_codec(self.params, self.scenario, self.action_mode)
+        self._markets = _Markets(self.scenarios, self.params, self.codec, self.action_mode)
         self.single_action_space = self.codec.space
         self.action_space = batch_space(self.single_action_space, num_envs)
-        self.single_observation_space = observation_space(self.params)
+        s, c = self.params.n_segments, self.params.n_channels
+        self.single_observation_space = observation_space(s, c)
         self.observation_space = batch_space(self.single_observation_space, num_envs)
-        self.feature_names = feature_names(
-            self.params, self.scenario.segment_names, self.scenario.channel_names
-        )
+        self.feature_names = feature_names(self.scenario.segment_names, self.scenario.channel_names)
         self.render_mode = render_mode
         self.state: MarketState | None = None
-        self._fresh = initial_state(self.params, num_envs)
-        self._fresh_observations = observe(self.params, self._fresh)
+        self.kernel = self._markets.kernel
+        self._periods = np.broadcast_to(self.kernel.periods, (num_envs,))
+        self._noise = self.params.noise
+        self._generators: list[np.random.Generator] | None = None  # one per market
+        self._streams: np.ndarray | None = None  # (num_envs, 4) uint64, noise on
+        self._fresh = initial_state(self.kernel, num_envs, self._noise)
+        self._fresh_observations = observe_states(self.kernel, self._fresh)
         self._needs_reset = np.zeros(num_envs, dtype=bool)
         self._action_mask = self._masks_of(self._fresh)
 
@@ -85,17 +111,22 @@ class MarketExpansionVectorEnv(VectorEnv):
         """Start every market afresh.
 
         Args:
-            seed: an int seeds the batch's random stream; a list (one seed per
-                market, as SyncVectorEnv takes) seeds it from the whole list,
-                so the same list gives the same draws; None or a list of None:
-                unseeded. The start itself is not random: without noise, each
-                market equals a scalar env reset with its own seed.
+            seed: an int ``s`` seeds market ``i``'s generator with ``s + i``
+                (as SyncVectorEnv seeds its sub-environments), a list seeds
+                market ``i`` with ``seed[i]`` (None: unseeded); None keeps
+                each market's generator going (unseeded the first time).
+                Market ``i`` then plays what a scalar env reset with its seed
+                plays, step for step.
             options: unused.
         """
-        if isinstance(seed, list | tuple):
-            self._seed_from_list(list(seed))
-        else:
+        seeds = self._market_seeds(seed)
+        if isinstance(seed, int):
             super().reset(seed=seed)
+        if seeds is not None or self._generators is None:
+            seeds = seeds or [None] * self.num_envs
+            self._generators = [seeding.np_random(market_seed)[0] for market_seed in seeds]
+        if self._noise:
+            self._streams = np.stack([stream_key(rng) for rng in self._generators])
         self.state = MarketState.wrap(self._fresh.data.copy(), self._fresh.layout)  # info holds it
         self._needs_reset = np.zeros(self.num_envs, dtype=bool)
         return self._fresh_observations.copy(), self._start_info(self.state)
@@ -108,22 +139,17 @@ class MarketExpansionVectorEnv(VectorEnv):
         checked = self.codec.check(np.asarray(actions))
         if checked.shape[0] != self.num_envs:
             raise ValueError(f"expected a batch of {self.num_envs} actions, got {checked.shape[0]}")
-        shares, enter = self.codec.decode(checked, self.state.selling)
-        rng = self.np_random if self.params.noise else None
+        shares, enter = self._markets.decode(checked, self.state.selling)
         state, figures, rewards, observations = advance(
-            self.params,
-            self.state,
-            np.ascontiguousarray(shares, dtype=np.float64),
-            np.ascontiguousarray(enter, dtype=np.bool_),
-            rng,
-            self.single_observation_space.shape[0],
+            self.kernel, self.state, shares, enter, self._streams
         )
-        terminated = (state.period >= self.params.periods) | figures.bankrupt
+        terminated = (state.period >= self._periods) | figures.bankrupt
         if self.autoreset_mode == AutoresetMode.SAME_STEP:
             return self._reset_same_step(state, figures, rewards, observations, terminated)
 
         restarted = self._needs_reset
         if restarted.any():
+            self._restart_streams(restarted)
             state = state.where(restarted, self._fresh)
             observations = np.where(restarted[:, None], self._fresh_observations, observations)
             rewards = np.where(restarted, 0.0, rewards)
@@ -153,6 +179,7 @@ class MarketExpansionVectorEnv(VectorEnv):
                 final_obs[market] = observations[market]
             info |= {"final_obs": final_obs, "_final_obs": terminated}
             info |= {"final_info": final_info, "_final_info": terminated}
+            self._restart_streams(terminated)
             state = state.where(terminated, self._fresh)
             observations = np.where(terminated[:, None], self._fresh_observations, observations)
         self.state = state
@@ -173,28 +200,33 @@ class MarketExpansionVectorEnv(VectorEnv):
             )
         return self._action_mask.astype(bool)
 
-    def _seed_from_list(self, seeds: list[int | None]) -> None:
-        if len(seeds) != self.num_envs:
-            raise ValueError(
-                f"a list of seeds needs one per market: {self.num_envs}, got {len(seeds)}"
-            )
-        if all(seed is None for seed in seeds):
+    def _market_seeds(self, seed: int | list[int | None] | None) -> list[int | None] | None:
+        """One seed per market from ``reset``'s ``seed`` (None: keep the generators)."""
+        if seed is None:
+            return None
+        if isinstance(seed, list | tuple):
+            if len(seed) != self.num_envs:
+                raise ValueError(
+                    f"a list of seeds needs one per market: {self.num_envs}, got {len(seed)}"
+                )
+            for market_seed in seed:
+                seeding.np_random(market_seed)  # the checks (and messages) of a scalar env's seed
+            return list(seed)
+        seeding.np_random(seed)  # the checks (and messages) of a scalar env's seed
+        return [seed + market for market in range(self.num_envs)]
+
+    def _restart_streams(self, markets: np.ndarray) -> None:
+        """New episodes for ``markets``: each draws its next stream from its generator."""
+        if self._streams is None or self._generators is None:
             return
-        if any(seed is None for seed in seeds):
-            raise ValueError(
-                "a list of seeds must be all integers or all None: the markets of the "
-                f"native vector env share one random stream, got {seeds}"
-            )
-        for seed in seeds:  # the checks (and messages) of a scalar env's seed
-            seeding.np_random(seed)
-        self._np_random = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seeds)))
-        self._np_random_seed = -1  # what Gymnasium records for a generator not seeded by an int
+        for market in np.flatnonzero(markets):
+            self._streams[market] = stream_key(self._generators[market])
 
     def _masks_of(self, state: MarketState) -> np.ndarray | None:
         """(num_envs, K) int8 catalogue masks of ``state``; None outside the discrete mode."""
         if self.action_mode != "discrete":
             return None
-        return self.codec.mask(state.entered, state.selling)
+        return self._markets.mask(state.entered, state.selling)
 
     def _start_info(self, state: MarketState, markets: np.ndarray | None = None) -> dict[str, Any]:
         """What the agents may read before deciding, as the scalar env's info, batched.
@@ -209,7 +241,6 @@ class MarketExpansionVectorEnv(VectorEnv):
             "period": state.period,
             "open": state.entered,
             "selling": state.selling,
-            "state": state,
         }
         masks = self._masks_of(state)
         if markets is None:
@@ -248,3 +279,74 @@ def supported_autoreset_mode(mode: AutoresetMode | str) -> AutoresetMode:
         names = ", ".join(f"AutoresetMode.{m.name} ({m.value!r})" for m in supported)
         raise ValueError(f"autoreset_mode must be one of {names}; got {mode!r}")
     return resolved
+
+
+class _Markets:
+    """The markets' parameters and action codecs: shared by all, or one scenario each.
+
+    The continuous and multi-discrete codecs depend only on the shape, so one
+    serves every market; the discrete catalogue depends on each market's
+    channels (its "by value" entries), so markets of different scenarios
+    decode and mask with their own.
+    """
+
+    def __init__(
+        self, scenarios: list, params: MarketParams, codec: ActionCodec, mode: ActionMode
+    ) -> None:
+        first = scenarios[0]
+        rows = [params]
+        for number, scenario in enumerate(scenarios[1:], start=1):
+            if (scenario.segment_names, scenario.channel_names) != (
+                first.segment_names,
+                first.channel_names,
+            ):
+                raise ScenarioError(
+                    f"scenario {number} ({scenario.name!r}) has segments "
+                    f"{scenario.segment_names} and channels {scenario.channel_names}; a batch "
+                    f"needs those of scenario 0: {first.segment_names}, {first.channel_names}"
+                )
+            if scenario.noise != first.noise:
+                raise ScenarioError(
+                    f"scenario {number} ({scenario.name!r}) has noise {scenario.noise}; a "
+                    f"batch needs scenario 0's ({first.noise}), or pass noise= to override both"
+                )
+            rows.append(MarketParams.from_scenario(scenario))
+        self.kernel = params.kernel if len(rows) == 1 else Params.stack([p.kernel for p in rows])
+        self.codecs = [codec]
+        self.groups: list[np.ndarray] = []
+        if mode == "discrete" and len(rows) > 1:
+            # one codec per distinct scenario, with the markets that play it
+            distinct: dict[str, list[int]] = {}
+            for market, scenario in enumerate(scenarios):
+                distinct.setdefault(scenario.model_dump_json(), []).append(market)
+            self.codecs, self.groups = [], []
+            for markets in distinct.values():
+                other = make_codec(rows[markets[0]], scenarios[markets[0]], mode)
+                if other.space != codec.space:
+                    raise ScenarioError(
+                        f"scenario {markets[0]} ({scenarios[markets[0]].name!r}) has a catalogue "
+                        f"of {other.space.n} actions; a batch needs scenario 0's {codec.space.n}"
+                    )
+                self.codecs.append(other)
+                self.groups.append(np.array(markets))
+            if len(self.codecs) == 1:
+                self.groups = []
+
+    def decode(self, actions: np.ndarray, selling: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(shares, enter) of a batch of checked actions, each market by its codec."""
+        if not self.groups:
+            return self.codecs[0].decode(actions, selling)
+        shares = np.empty((*selling.shape, self.kernel.n_channels))
+        enter = np.empty(selling.shape, dtype=bool)
+        for codec, markets in zip(self.codecs, self.groups, strict=True):
+            shares[markets], enter[markets] = codec.decode(actions[markets], selling[markets])
+        return shares, enter
+
+    def mask(self, entered: np.ndarray, selling: np.ndarray) -> np.ndarray:
+        """(N, K) int8 catalogue masks, each market by its codec."""
+        if not self.groups:
+            return self.codecs[0].mask(entered, selling)
+        masks = np.empty((entered.shape[0], self.codecs[0].space.n), dtype=np.int8)
+        for codec, markets in zip(self.codecs, self.groups, strict=True):
+            masks[markets] = codec.mask(entered[markets], selling[markets])
+        return masks

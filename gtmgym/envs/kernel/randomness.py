@@ -1,12 +1,12 @@
-"""The model's random draws, compiled: a stream keyed by the env's generator.
+"""The model's random draws, compiled: one xoshiro256** stream per market.
 
-The dynamics run as one compiled function (numba) per step. Handing a
-``numpy.random.Generator`` to compiled code costs several microseconds per
-call, more than the whole step, so each step draws a 256-bit key from the
-environment's own generator (``self.np_random``) and the compiled code plays a
-xoshiro256** stream from that key. Every draw therefore still comes from the
-env's generator: the same seed gives the same trajectory, and a pickled or
-reseeded env carries its stream with it.
+Handing a ``numpy.random.Generator`` to compiled code costs several
+microseconds per call, more than a whole period, so each market keeps a
+256-bit xoshiro256** state that the compiled period advances. The state is
+seeded from the market's own generator when an episode starts
+(:func:`stream_key` of ``env.np_random`` in the scalar environment, of market
+``i``'s generator in the vector environment), so the same seed gives the same
+trajectory whatever the batch, and a pickled env carries its streams.
 
 Distributions are exact: normals by the polar method, binomials by inversion
 when ``n * min(p, 1 - p) <= 30`` and by BTPE otherwise (Kachitvichyanukul and
@@ -14,10 +14,13 @@ Schmeiser 1988, as NumPy's ``Generator.binomial`` does), multinomials as a
 chain of conditional binomials (as NumPy's ``multinomial`` does).
 
 The binomial and multinomial samplers refuse a NaN probability and more than
-:data:`MAX_TRIALS` trials with :class:`SamplerInputError`: BTPE's rejection
-loop compares its draws with the probability, so on NaN it never accepts and
-a compiled loop cannot be interrupted. The scenario's allowed ranges keep the
-model's draws far inside these limits (docs/model.md, Allowed ranges).
+:data:`MAX_TRIALS` trials (a binomial returns :data:`REFUSED`, a multinomial
+False): BTPE's rejection loop compares its draws with the probability, so on
+NaN it would never accept, and a compiled loop cannot be interrupted. They do
+not raise, because the markets of a batch run in parallel threads, where an
+exception cannot travel; the period turns a refusal into NaN figures, which
+the caller reports. The scenario's allowed ranges keep the model's draws far
+inside these limits (docs/model.md, Allowed ranges).
 """
 
 from __future__ import annotations
@@ -29,17 +32,13 @@ from numba import njit, uint64
 
 KEY_WORDS = 4
 MAX_TRIALS = 2**53  # counts above this are not exact in float64, where the model keeps them
-_LOW_BIT = np.uint64(1)  # made once: a NumPy scalar costs a quarter of stream_key
-
-
-class SamplerInputError(ValueError):
-    """A compiled sampler was given an input it cannot draw from (NaN, too many trials)."""
+REFUSED = -1  # what a binomial returns for an input it cannot draw from
 
 
 def stream_key(rng: np.random.Generator) -> np.ndarray:
-    """A fresh 256-bit key for one step's draws, taken from ``rng``."""
+    """A fresh 256-bit stream state, taken from ``rng``."""
     key = rng.bit_generator.random_raw(KEY_WORDS)
-    key[0] |= _LOW_BIT  # xoshiro's state must not be all zeros
+    key[0] |= np.uint64(1)  # xoshiro's state must not be all zeros
     return key
 
 
@@ -81,15 +80,10 @@ def standard_normal(state: np.ndarray) -> float:
 
 @njit(cache=True)
 def binomial(state: np.ndarray, n: int, p: float) -> int:
-    """A Binomial(n, p) draw; ``p`` is clipped to [0, 1].
-
-    Raises:
-        SamplerInputError: ``p`` is NaN, or ``n`` is above :data:`MAX_TRIALS`.
-    """
-    if p != p:
-        raise SamplerInputError("binomial: the probability is NaN")
-    if n > MAX_TRIALS:
-        raise SamplerInputError("binomial: more than 2**53 trials")
+    """A Binomial(n, p) draw; ``p`` is clipped to [0, 1]. :data:`REFUSED` when
+    ``p`` is NaN or ``n`` is above :data:`MAX_TRIALS`."""
+    if p != p or n > MAX_TRIALS:
+        return REFUSED
     if n <= 0 or p <= 0.0:
         return 0
     if p >= 1.0:
@@ -100,21 +94,18 @@ def binomial(state: np.ndarray, n: int, p: float) -> int:
 
 
 @njit(cache=True)
-def multinomial(state: np.ndarray, n: int, probabilities: np.ndarray, out: np.ndarray) -> None:
+def multinomial(state: np.ndarray, n: int, probabilities: np.ndarray, out: np.ndarray) -> bool:
     """Counts of ``n`` trials over ``len(probabilities)`` outcomes, into ``out``.
 
     The probabilities may sum to less than one: the rest is the outcome that
-    is not counted (here: a prospect not won).
-
-    Raises:
-        SamplerInputError: a probability is not finite, or ``n`` is above
-            :data:`MAX_TRIALS`.
+    is not counted (here: a prospect not won). False, with ``out`` untouched,
+    when a probability is not finite or ``n`` is above :data:`MAX_TRIALS`.
     """
     if n > MAX_TRIALS:
-        raise SamplerInputError("multinomial: more than 2**53 trials")
+        return False
     for k in range(probabilities.shape[0]):
         if not math.isfinite(probabilities[k]):
-            raise SamplerInputError("multinomial: a probability is not finite")
+            return False
     remaining = n
     mass_left = 1.0
     for k in range(probabilities.shape[0]):
@@ -125,6 +116,7 @@ def multinomial(state: np.ndarray, n: int, probabilities: np.ndarray, out: np.nd
         out[k] = drawn
         remaining -= drawn
         mass_left -= probabilities[k]
+    return True
 
 
 @njit(cache=True)

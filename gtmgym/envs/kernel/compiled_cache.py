@@ -1,16 +1,14 @@
 """numba's on-disk cache, made to go stale when any model file changes.
 
 numba keys each cached function on its own source file's modification time
-and size. Compiled code calls compiled code in other files (the vector env's
-``advance_batch`` calls ``play_batch``, ``reward_row`` and ``observe_row``)
-and freezes the global constants it reads (the record layouts), so editing
-``reward.py`` alone would leave ``transition.py``'s cached machine code, with
-the old reward inlined, valid: the environments would pay the old reward
-while the planner, calling ``reward_batch`` afresh, used the new one.
+and size. Compiled code calls compiled code in other files (``advance_batch``
+calls ``play_period``, ``reward`` and ``observe``) and freezes the global constants it reads, so
+editing ``reward.py`` alone would leave ``advance.py``'s cached machine code,
+with the old reward inlined, valid.
 
-Importing this module (``gtmgym.envs`` does so first) runs :func:`install`,
-which puts locators in front of numba's own for the files of this
-package folder whose *source stamp* is a hash of every ``.py`` file here, so
+Importing this module (``gtmgym.envs.kernel`` does so first) runs :func:`install`,
+which puts locators in front of numba's own for the files of the kernel
+folder whose *source stamp* is a hash of every ``.py`` file there, so
 a change to any of them makes every cached function of the model recompile
 (about 20 s, once). Files elsewhere keep numba's own locators. The stamp is
 compared by numba on loading each function's index; a mismatch is a cache

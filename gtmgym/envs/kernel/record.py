@@ -1,20 +1,17 @@
-"""Batched records stored as one float64 array, one row per environment.
+"""Batched records stored as one float64 array, one row per market.
 
-The market state and a period's figures are each a handful of named arrays
-(per segment, per segment x channel, ...). They are kept side by side in one
-``(N, width)`` float64 array so that the compiled dynamics take and return a
-single array per record, which is what keeps a step cheap, while Python code
-reads them by name: ``state.customers`` is an ``(N, S, C + 1)`` view, and
-integer and boolean fields come back with their own dtype.
+The model's parameters, its state and a period's figures are each a handful
+of named arrays (per segment, per channel, per segment x channel, ...). They
+are kept side by side in one ``(N, width)`` float64 array so that the
+compiled kernel takes and returns a single array per record, which is what
+keeps a step cheap, while Python code reads them by name:
+``state.customers`` is an ``(N, S, C + 1)`` view, and integer and boolean
+fields come back with their own dtype.
 
 The layout (which columns hold which field) is derived from the record's
 field list and the scenario's sizes, in :func:`layout`, and handed to the
-compiled code as an offsets array: the column order is written once.
-
-The compiled functions read fields by number (``state.CUSTOMERS``, ...), a
-constant frozen into numba's on-disk cache, which is keyed on each function's
-own file only. After changing a record's ``FIELDS``, delete the cache
-(``find gtmgym -name '*.nb[ic]' -delete``; README, Layout).
+compiled code as an offsets array; the compiled code unpacks a row into a
+named view once (:mod:`gtmgym.envs.kernel.layouts`).
 """
 
 from __future__ import annotations
@@ -25,7 +22,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 # the shape of a field after the environment axis, by name
-SHAPES = ("one", "S", "SC", "SC+1")
+SHAPES = ("one", "S", "C", "SC", "SC+1")
 
 
 @dataclass(frozen=True)
@@ -56,6 +53,7 @@ def layout(fields: tuple[Field, ...], n_segments: int, n_channels: int) -> Layou
     sizes = {
         "one": (),
         "S": (n_segments,),
+        "C": (n_channels,),
         "SC": (n_segments, n_channels),
         "SC+1": (n_segments, n_channels + 1),
     }
@@ -125,6 +123,14 @@ class Record:
             size = int(np.prod(record_layout.shapes[name], dtype=np.int64))
             data[:, start : start + size] = np.asarray(value, dtype=float).reshape(num_envs, size)
         return cls.wrap(data, record_layout)
+
+    @classmethod
+    def stack(cls, records: list[Record]) -> Record:
+        """One batch of every record's rows, in order (records of one layout)."""
+        layouts = {id(record.layout) for record in records}
+        if len(layouts) != 1:
+            raise ValueError(f"{cls.__name__}.stack needs records of one layout")
+        return cls.wrap(np.concatenate([record.data for record in records]), records[0].layout)
 
     @property
     def num_envs(self) -> int:
