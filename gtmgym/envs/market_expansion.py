@@ -50,7 +50,7 @@ class MarketExpansionEnv(gym.Env):
 
     ## Observation Space
     ``Box(low, high, (6*S + S*C + 4,), float32)``, features scaled to [0, 1]
-    (cash to (-1, 1)); the table is in :mod:`gtmgym.envs.observation` and
+    (cash to (-1, 1)); the table is in :mod:`gtmgym.envs.kernel.observation` and
     ``env.unwrapped.feature_names`` names every entry.
 
     ## Rewards

@@ -37,7 +37,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from gtmgym.agents.base import Agent
+from gtmgym.agents.base import Agent, decision_info
 from gtmgym.agents.registry import agent_class, fitted_to_budget, make
 from gtmgym.envs import ENV_ID
 from gtmgym.envs.market_expansion import ScenarioSource, configured_scenario
@@ -246,7 +246,7 @@ def _episode(
     actions, rewards, terminations, truncations = [], [], [], []
     terminated = truncated = False
     while not (terminated or truncated):
-        action = agent.act(observation, info)
+        action = agent.act(observation, decision_info(agent, env, info))
         if noise is not None and noise.rng.random() < epsilon:
             action = noise.act(observation, info)
         observation, reward, terminated, truncated, info = env.step(action)
