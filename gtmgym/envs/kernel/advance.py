@@ -251,7 +251,7 @@ def _advance_market(
     finite[n] = drift == 0.0
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def market_params(params, params_offsets, n, n_segments, n_channels):
     """Market ``n``'s parameters: row ``n``, or the only row of a shared batch."""
     row = params[n] if params.shape[0] > 1 else params[0]

@@ -283,7 +283,7 @@ class FiguresView(NamedTuple):
     bankrupt: Array
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def params_view(row: Array, o: Array, n_segments: int, n_channels: int) -> ParamsView:
     """A :class:`Params` row as a :class:`ParamsView` (``o``: the layout's offsets)."""
     pairs, by_source = (n_segments, n_channels), (n_segments, n_channels + 1)
@@ -327,7 +327,7 @@ def params_view(row: Array, o: Array, n_segments: int, n_channels: int) -> Param
     )
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def state_view(row: Array, o: Array, n_segments: int, n_channels: int) -> StateView:
     """A :class:`MarketState` row as a :class:`StateView` (writes go to the row)."""
     return StateView(
@@ -347,7 +347,7 @@ def state_view(row: Array, o: Array, n_segments: int, n_channels: int) -> StateV
     )
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def figures_view(row: Array, o: Array, n_segments: int, n_channels: int) -> FiguresView:
     """A :class:`PeriodFigures` row as a :class:`FiguresView` (writes go to the row)."""
     pairs = (n_segments, n_channels)

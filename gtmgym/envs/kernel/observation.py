@@ -59,7 +59,7 @@ def observation_space(n_segments: int, n_channels: int) -> spaces.Box:
     return spaces.Box(low, np.ones_like(low), dtype=np.float32)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def observe(p: ParamsView, s: StateView, out: np.ndarray) -> None:
     """One market's observation, into ``out`` (the layout in the table above)."""
     n_segments, n_channels = p.effectiveness.shape

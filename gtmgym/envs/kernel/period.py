@@ -43,7 +43,7 @@ def money_available(p: ParamsView, bank: float, budget_left: float) -> float:
     return min(p.budget_per_period + (bank if p.carry_over else 0.0), budget_left)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def play_period(
     p: ParamsView,
     s: StateView,

@@ -22,7 +22,7 @@ PROFIT, MARKET_SHARE, LIFETIME_VALUE = (
 )
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def reward(p: ParamsView, f: FiguresView) -> float:
     """The reward of one market's period, from its figures."""
     if p.objective == PROFIT:
