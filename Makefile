@@ -20,8 +20,9 @@ setup: $(STAMP)
 run: setup
 	$(BIN)/gtmgym run
 
+# one pytest worker per core (pytest-xdist): the suite is about 25 min on one
 test: setup
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto
 
 lint: setup
 	$(BIN)/ruff check gtmgym tests
