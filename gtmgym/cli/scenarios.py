@@ -8,7 +8,13 @@ import sys
 import gymnasium as gym
 
 from gtmgym.envs import ENV_ID
-from gtmgym.envs.loader import ScenarioError, bundled_scenarios, load_scenario, scenario_path
+from gtmgym.envs.distribution import ScenarioDistribution, load_distribution
+from gtmgym.envs.loader import (
+    ScenarioError,
+    bundled_distributions,
+    bundled_scenarios,
+    scenario_path,
+)
 from gtmgym.envs.market_expansion import MarketExpansionEnv
 
 
@@ -32,10 +38,13 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def list_scenarios(arguments: argparse.Namespace) -> int:
     rows = []
-    for name in bundled_scenarios():
-        scenario = load_scenario(name)
+    for name in bundled_scenarios() + bundled_distributions():
+        distribution = load_distribution(name)
+        scenario = distribution.mean()
         size = f"{len(scenario.segments)} x {len(scenario.channels)}"
         summary = scenario.description.split(". ")[0].strip()
+        if distribution.uncertain:
+            summary = f"(uncertain: {len(distribution.fields)} parameters drawn) {summary}"
         rows.append((name, size, str(scenario.periods), scenario.actions.mode, summary))
     header = ("scenario", "segments x channels", "periods", "mode", "description")
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(4)]
@@ -63,6 +72,7 @@ def describe_scenario(arguments: argparse.Namespace) -> int:
     )
     _print_segments(scenario)
     _print_channels(scenario)
+    _print_distributions(model.distribution)
     space = model.observation_space
     print(f"\nobservation: {space.shape[0]} features, {space.dtype}")
     for index, name in enumerate(model.feature_names):
@@ -118,17 +128,32 @@ def _print_channels(scenario) -> None:
         print(f"  {c.name:<16}" + "".join(f"{e:>{w + 2}g}" for e, w in cells))
 
 
+def _print_distributions(distribution: ScenarioDistribution) -> None:
+    if not distribution.uncertain:
+        return
+    shown = "observed" if distribution.observe_parameters else "not observed"
+    print(
+        f"\nuncertain parameters, drawn at each reset ({shown}; the tables above "
+        "show their means, docs/uncertainty.md):"
+    )
+    for line in distribution.describe():
+        print(f"  {line}")
+
+
 def validate_files(arguments: argparse.Namespace) -> int:
     failures = 0
     for path in arguments.files:
         try:
-            scenario = load_scenario(path)
+            distribution = load_distribution(path)
         except ScenarioError as error:
             print(error, file=sys.stderr)
             failures += 1
             continue
+        scenario = distribution.mean()
+        uncertain = len(distribution.fields)
+        varying = f", {uncertain} uncertain parameters" if uncertain else ""
         print(
             f"{path}: valid ({len(scenario.segments)} segments x "
-            f"{len(scenario.channels)} channels, {scenario.periods} periods)"
+            f"{len(scenario.channels)} channels, {scenario.periods} periods{varying})"
         )
     return 2 if failures else 0

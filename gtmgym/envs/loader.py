@@ -18,9 +18,10 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from gtmgym.envs.scenario import Scenario
+from gtmgym.envs.scenario import DISTRIBUTION_KINDS, Scenario
 
 SCENARIO_PACKAGE = "gtmgym.scenarios"
+DISTRIBUTION_FOLDER = "uncertain"  # bundled scenarios with distributions, beside the fixed
 
 
 class ScenarioError(ValueError):
@@ -37,11 +38,25 @@ def bundled_scenarios() -> list[str]:
     )
 
 
+def bundled_distributions() -> list[str]:
+    """Names of the scenario distributions shipped with the package
+    (``gtmgym/scenarios/uncertain/``, docs/uncertainty.md), sorted."""
+    folder = resources.files(SCENARIO_PACKAGE).joinpath(DISTRIBUTION_FOLDER)
+    return sorted(
+        entry.name.removesuffix(".yaml")
+        for entry in folder.iterdir()
+        if entry.name.endswith(".yaml")
+    )
+
+
 def scenario_path(name_or_path: str | Path) -> Path:
     """The file a bundled name or a path refers to (not checked to exist)."""
     text = str(name_or_path)
+    folder = resources.files(SCENARIO_PACKAGE)
     if text in bundled_scenarios():
-        return Path(str(resources.files(SCENARIO_PACKAGE).joinpath(f"{text}.yaml")))
+        return Path(str(folder.joinpath(f"{text}.yaml")))
+    if text in bundled_distributions():
+        return Path(str(folder.joinpath(DISTRIBUTION_FOLDER, f"{text}.yaml")))
     return Path(text)
 
 
@@ -60,25 +75,34 @@ def load_scenario(
 
     Raises:
         ScenarioError: the file is missing or unreadable, is not valid YAML,
-            or does not describe a valid scenario.
+            or does not describe a valid scenario (a scenario with
+            distributions is read by
+            :func:`gtmgym.envs.distribution.load_distribution`).
     """
-    if isinstance(source, Scenario):
-        if not overrides:
-            return source
-        data, origin = source.model_dump(), f"scenario {source.name!r}"
-    elif isinstance(source, Mapping):
-        data, origin = dict(source), "scenario mapping"
-    elif isinstance(source, str | Path):
-        path = scenario_path(source)
-        data, origin = _read_yaml(path, str(source)), str(path)
-    else:
-        raise ScenarioError(
-            f"a scenario is a bundled name, a path, a mapping or a Scenario; "
-            f"got {type(source).__name__}"
-        )
+    if isinstance(source, Scenario) and not overrides:
+        return source
+    data, origin, _ = scenario_source(source)
     if overrides:
-        data = _merged(data, overrides)
+        data = merged(data, overrides)
     return validate_scenario(data, origin)
+
+
+def scenario_source(
+    source: str | Path | Scenario | Mapping[str, Any],
+) -> tuple[Any, str, Path | None]:
+    """The data of a scenario source, the name messages give it, and the
+    folder of its file (None for a mapping or a Scenario)."""
+    if isinstance(source, Scenario):
+        return source.model_dump(), f"scenario {source.name!r}", None
+    if isinstance(source, Mapping):
+        return dict(source), "scenario mapping", None
+    if isinstance(source, str | Path):
+        path = scenario_path(source)
+        return _read_yaml(path, str(source)), str(path), path.parent
+    raise ScenarioError(
+        f"a scenario is a bundled name, a path, a mapping or a Scenario; "
+        f"got {type(source).__name__}"
+    )
 
 
 def validate_scenario(data: Any, origin: str) -> Scenario:
@@ -119,7 +143,7 @@ _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _c
 
 def _read_yaml(path: Path, given: str) -> Any:
     if not path.is_file():
-        known = ", ".join(bundled_scenarios())
+        known = ", ".join(bundled_scenarios() + bundled_distributions())
         raise ScenarioError(
             f"{given}: no such scenario file (and not a bundled scenario; bundled: {known})"
         )
@@ -168,11 +192,23 @@ def validation_problems(error: ValidationError, fields_doc: str = "docs/model.md
 def _describe(problem: Mapping[str, Any], fields_doc: str) -> str:
     where = _field_path(problem["loc"])
     message = problem["msg"].removeprefix("Value error, ")
+    given = problem.get("input")
     if problem["type"] == "extra_forbidden":
         message = f"unknown field (check the spelling; see {fields_doc} for the fields)"
+        if where in _DISTRIBUTION_SETTINGS:
+            message = _ONE_SCENARIO_NEEDED
+    elif isinstance(given, Mapping) and set(given) & set(DISTRIBUTION_KINDS):
+        message = _ONE_SCENARIO_NEEDED
     if where == "":
         return message
     return f"{where}: {message} (got {_show(problem.get('input'))})"
+
+
+_DISTRIBUTION_SETTINGS = ("draws", "observe_parameters")
+_ONE_SCENARIO_NEEDED = (
+    "a distribution (docs/uncertainty.md): the environments take it, but this needs one "
+    "fixed scenario (load_distribution(...).mean() is its point estimate)"
+)
 
 
 def _field_path(loc: tuple[Any, ...]) -> str:
@@ -192,11 +228,12 @@ def _show(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def _merged(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
-    merged = dict(base)
+def merged(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """``base`` with ``overrides`` merged in, nested mappings key by key."""
+    result = dict(base)
     for key, value in overrides.items():
-        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
-            merged[key] = _merged(merged[key], value)
+        if isinstance(value, Mapping) and isinstance(result.get(key), Mapping):
+            result[key] = merged(result[key], value)
         else:
-            merged[key] = value
-    return merged
+            result[key] = value
+    return result

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
+from gymnasium import spaces
 
 from gtmgym.envs.actions import make_codec
+from gtmgym.envs.distribution import ParameterDraws, ScenarioDistribution, load_distribution
 from gtmgym.envs.info import period_info
 from gtmgym.envs.kernel import MarketState, advance, initial_state, observe_states, stream_key
 from gtmgym.envs.kernel.observation import feature_names, observation_space
@@ -67,6 +70,18 @@ class MarketExpansionEnv(gym.Env):
     demand shocks, adverse events), drawn from the episode's stream, which
     :meth:`reset` seeds from ``self.np_random``.
 
+    A scenario with distributions (docs/uncertainty.md) draws its uncertain
+    parameters at each :meth:`reset`, from the same episode key (so
+    ``reset(seed=s)`` fixes the market and its randomness), or plays the
+    values ``reset(options={"parameters": ...})`` fixed: a mapping of field
+    paths to values, or a whole scenario; they stay fixed for later resets
+    until ``options={"parameters": None}``. ``info["parameters"]`` (at reset)
+    gives each uncertain field's value by path. With ``observe_parameters:
+    true`` in the file, the observation ends with one feature per uncertain
+    field: the value's position in its distribution, in [0, 1]. The action
+    catalogue is the mean scenario's (``env.scenario``); the market being
+    played is ``env.market_scenario()``.
+
     ## Episode End
     ``terminated=True`` after the scenario's ``periods`` periods (the horizon
     is part of the task; time remaining is observed), or when cash falls
@@ -75,7 +90,8 @@ class MarketExpansionEnv(gym.Env):
     ## Arguments
     ``gymnasium.make("gtmgym/MarketExpansion-v0", scenario="default",
     action_mode=None, noise=None)``: ``scenario`` is a bundled name, a YAML
-    path, a :class:`~gtmgym.envs.scenario.Scenario` or a mapping;
+    path, a :class:`~gtmgym.envs.scenario.Scenario`, a mapping or a
+    :class:`~gtmgym.envs.distribution.ScenarioDistribution`;
     ``action_mode`` and ``noise`` override the scenario's.
 
     ## Version History
@@ -91,13 +107,14 @@ class MarketExpansionEnv(gym.Env):
         noise: bool | None = None,
         render_mode: str | None = None,
     ) -> None:
-        self.scenario = configured_scenario(scenario, noise)
+        self.distribution = configured_distribution(scenario, noise)
+        self.scenario = self.distribution.mean()
         self.params = MarketParams.from_scenario(self.scenario)
         self.action_mode = action_mode or self.scenario.actions.mode
         self.codec = make_codec(self.params, self.scenario, self.action_mode)
         self.action_space = self.codec.space
-        self.observation_space = observation_space(self.params.n_segments, self.params.n_channels)
-        self.feature_names = feature_names(self.scenario.segment_names, self.scenario.channel_names)
+        self.observation_space = observed_space(self.params, self.distribution)
+        self.feature_names = observed_feature_names(self.distribution)
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode must be one of {self.metadata['render_modes']}")
         self.render_mode = render_mode
@@ -105,7 +122,12 @@ class MarketExpansionEnv(gym.Env):
         self._stream: np.ndarray | None = None  # (1, 4) uint64: the episode's draws
         self._done = False
         self._last_info: dict[str, Any] = {}
-        self._start = initial_state(self.params.kernel, 1, self.params.noise)
+        self.kernel = self.params.kernel  # the market's parameters: drawn at reset if uncertain
+        uncertain = self.distribution.uncertain
+        self._draws = ParameterDraws(self.distribution, self.params, 1) if uncertain else None
+        self._values = self._draws.mean[None] if self._draws else None
+        self._features = self._observed_parameters()
+        self._start = initial_state(self.kernel, 1, self.params.noise)
         where = self._start.layout
         self._period_column = where.starts["period"]
         self._entered_columns = _columns(where, "entered")
@@ -121,12 +143,22 @@ class MarketExpansionEnv(gym.Env):
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[np.ndarray, dict[str, Any]]:
         super().reset(seed=seed)
-        self.state = self._start.index(0)  # a copy: callers may keep a state
+        key = None
+        if self.params.noise or self._draws is not None:
+            key = stream_key(self.np_random)[None]
         if self.params.noise:
-            self._stream = stream_key(self.np_random)[None]
+            self._stream = key
+        if self._draws is not None:
+            self._draw_market(key, options)
+        self.state = self._start.index(0)  # a copy: callers may keep a state
         self._done = False
         self._last_info = self._start_info()
-        return observe_states(self.params.kernel, self.state)[0], self._last_info
+        if self._draws is not None:
+            self._last_info["parameters"] = {
+                name: float(value[0]) for name, value in self._draws.info(self._values).items()
+            }
+        observation = observe_states(self.kernel, self.state)[0]
+        return self._with_parameters(observation), self._last_info
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         if self.state is None:
@@ -135,14 +167,43 @@ class MarketExpansionEnv(gym.Env):
             raise RuntimeError("the episode has ended; call reset() before step()")
         shares, enter = self.codec.decide_one(action, self._selling)
         self.state, figures, rewards, observations = advance(
-            self.params.kernel, self.state, shares, enter, self._stream
+            self.kernel, self.state, shares, enter, self._stream
         )
         info = period_info(figures, 0)
         info.update(self._start_info())
         terminated = info["period"] >= self.params.periods or info["bankrupt"]
         self._done = terminated
         self._last_info = info
-        return observations[0], float(rewards[0]), terminated, False, info
+        observation = self._with_parameters(observations[0])
+        return observation, float(rewards[0]), terminated, False, info
+
+    def market_scenario(self) -> Scenario:
+        """The market being played, as a validated scenario: the scenario
+        itself, or the distribution's with the values drawn at the last reset."""
+        if self._values is None:
+            return self.scenario
+        return self.distribution.scenario_with(self._values[0])
+
+    def _draw_market(self, key: np.ndarray, options: dict[str, Any] | None) -> None:
+        """This episode's parameters: drawn from ``key``, or as the options fix them."""
+        assert self._draws is not None
+        if options and "parameters" in options:
+            self._draws.fix(options["parameters"])
+        self._values = self._draws.draw(key, np.zeros(1, dtype=np.int64))
+        self.kernel = self._draws.rows(self._values)
+        self._features = self._observed_parameters()
+        self._start = initial_state(self.kernel, 1, self.params.noise)
+
+    def _observed_parameters(self) -> np.ndarray | None:
+        """The parameter features appended to every observation, if observed."""
+        if self._values is None or not self.distribution.observe_parameters:
+            return None
+        return self.distribution.positions(self._values)[0]
+
+    def _with_parameters(self, observation: np.ndarray) -> np.ndarray:
+        if self._features is None:
+            return observation
+        return np.concatenate([observation, self._features])
 
     def action_masks(self) -> np.ndarray:
         """The current action mask as a (K,) bool array: ``info["action_mask"]``.
@@ -232,3 +293,36 @@ def configured_scenario(source: ScenarioSource, noise: bool | None) -> Scenario:
     if noise is not None and noise != scenario.noise:
         scenario = scenario.model_copy(update={"noise": bool(noise)})
     return scenario
+
+
+def observed_space(params: MarketParams, distribution: ScenarioDistribution) -> spaces.Box:
+    """The observation space: the model's features, then with
+    ``observe_parameters`` one in [0, 1] per uncertain field."""
+    space = observation_space(params.n_segments, params.n_channels)
+    if not distribution.observe_parameters:
+        return space
+    extra = np.zeros(len(distribution.fields), dtype=np.float32)
+    low, high = np.concatenate([space.low, extra]), np.concatenate([space.high, extra + 1.0])
+    return spaces.Box(low, high, dtype=np.float32)
+
+
+def observed_feature_names(distribution: ScenarioDistribution) -> list[str]:
+    """One name per observation entry (``parameter[segments[0].churn]`` for a
+    parameter feature)."""
+    point = distribution.point
+    names = feature_names(point.segment_names, point.channel_names)
+    if distribution.observe_parameters:
+        names += [f"parameter[{name}]" for name in distribution.names]
+    return names
+
+
+def configured_distribution(
+    source: ScenarioSource | ScenarioDistribution, noise: bool | None
+) -> ScenarioDistribution:
+    """The scenario distribution from ``source`` (a fixed scenario is one in
+    which nothing varies), with the ``noise`` override applied."""
+    distribution = load_distribution(source)
+    if noise is not None and noise != distribution.point.noise:
+        point = distribution.point.model_copy(update={"noise": bool(noise)})
+        distribution = dataclasses.replace(distribution, point=point)
+    return distribution

@@ -15,6 +15,7 @@ from functools import cached_property
 import numpy as np
 
 from gtmgym.envs.kernel.layouts import OBJECTIVES, Params
+from gtmgym.envs.kernel.record import Layout
 from gtmgym.envs.scenario import Scenario
 
 FloatArray = np.ndarray
@@ -105,16 +106,7 @@ class MarketParams:
         half_saturation = np.array([c.half_saturation for c in channels])
         slope = np.array([c.slope for c in channels])
         effectiveness = np.array([c.effectiveness for c in channels]).T
-        # Per period, what a customer won by each channel (last column: a
-        # customer the company had before the episode) earns after the
-        # partner's revenue share.
-        customer_value = revenue[:, None] * (
-            margin[:, None] - np.append(revenue_share, 0.0)[None, :]
-        )
-        with np.errstate(divide="ignore"):
-            lifetime_value = np.where(
-                churn[:, None] > 0, customer_value / np.maximum(churn, 1e-300)[:, None], np.inf
-            )
+        customer_value, lifetime_value = customer_values(revenue, margin, churn, revenue_share)
         # How the catalogue's "by value" entries split money over the pairs: a
         # channel's reach at half saturation (effectiveness x half-saturation
         # spend), discounted by the revenue share it keeps (docs/model.md).
@@ -152,7 +144,7 @@ class MarketParams:
             available=_frozen(effectiveness > 0),
             decay=per_channel([c.decay for c in channels]),
             half_saturation=_frozen(half_saturation),
-            half_saturation_pow=_frozen(half_saturation**slope),
+            half_saturation_pow=_frozen(hill_power(half_saturation, slope)),
             slope=_frozen(slope),
             revenue_share=_frozen(revenue_share),
             min_spend=per_channel([c.min_spend for c in channels]),
@@ -165,11 +157,110 @@ class MarketParams:
             tracks_cash=budget.initial_cash is not None,
             initial_cash=0.0 if budget.initial_cash is None else float(budget.initial_cash),
             bankruptcy_penalty=float(budget.bankruptcy_penalty),
-            shrinks=bool(any(s.growth < 0 for s in segments)),
+            shrinks=bool(shrinks(np.array([s.growth for s in segments]))),
             customer_value=_frozen(customer_value),
             lifetime_value=_frozen(lifetime_value),
             value_weight=_frozen(value_weight),
         )
+
+
+def customer_values(
+    revenue: FloatArray, margin: FloatArray, churn: FloatArray, revenue_share: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """(customer value, lifetime value), each ``(..., S, C + 1)``, from
+    per-segment ``(..., S)`` and per-channel ``(..., C)`` arrays.
+
+    Per period, what a customer won by each channel (last column: a customer
+    the company had before the episode) earns after the partner's revenue
+    share; over its lifetime, that divided by the churn (infinite at churn 0).
+    """
+    shares = np.concatenate([revenue_share, np.zeros((*revenue_share.shape[:-1], 1))], axis=-1)
+    customer_value = revenue[..., :, None] * (margin[..., :, None] - shares[..., None, :])
+    with np.errstate(divide="ignore"):
+        lifetime_value = np.where(
+            churn[..., :, None] > 0,
+            customer_value / np.maximum(churn, 1e-300)[..., :, None],
+            np.inf,
+        )
+    return customer_value, lifetime_value
+
+
+def hill_power(half_saturation: FloatArray, slope: FloatArray) -> FloatArray:
+    """``k ** slope`` per channel, the Hill curve's constant (docs/model.md, 3)."""
+    return half_saturation**slope
+
+
+def shrinks(growth: FloatArray) -> FloatArray:
+    """Whether some segment's population falls, per market (``growth`` ``(..., S)``)."""
+    return (growth < 0).any(axis=-1)
+
+
+# Where each numeric scenario field that may vary (docs/uncertainty.md) lies
+# among the kernel's parameters, by its path without list indices.
+KERNEL_FIELDS = {
+    ("segments", "population"): "population",
+    ("segments", "growth"): "growth",
+    ("segments", "initial_customers"): "initial_customers",
+    ("segments", "revenue_per_customer"): "revenue",
+    ("segments", "gross_margin"): "margin",
+    ("segments", "churn"): "churn",
+    ("segments", "entry_cost"): "entry_cost",
+    ("segments", "operating_cost"): "operating_cost",
+    ("segments", "competitor", "share"): "competitor_share",
+    ("segments", "competitor", "response"): "competitor_response",
+    ("segments", "competitor", "speed"): "competitor_speed",
+    ("segments", "demand_shock", "sigma"): "shock_sigma",
+    ("segments", "demand_shock", "persistence"): "shock_persistence",
+    ("segments", "adverse_event", "probability"): "event_probability",
+    ("segments", "adverse_event", "demand_cut"): "event_cut",
+    ("channels", "effectiveness"): "effectiveness",
+    ("channels", "decay"): "decay",
+    ("channels", "half_saturation"): "half_saturation",
+    ("channels", "slope"): "slope",
+    ("channels", "revenue_share"): "revenue_share",
+    ("channels", "min_spend"): "min_spend",
+    ("channels", "max_spend"): "max_spend",
+    ("budget", "per_period"): "budget_per_period",
+    ("budget", "total"): "budget_total",
+    ("budget", "initial_cash"): "initial_cash",
+    ("budget", "bankruptcy_penalty"): "bankruptcy_penalty",
+}
+
+
+def field_key(path: tuple[str | int, ...]) -> tuple[str, ...]:
+    """A field path without its list indices: the key of :data:`KERNEL_FIELDS`."""
+    return tuple(part for part in path if isinstance(part, str))
+
+
+def kernel_column(path: tuple[str | int, ...], layout: Layout) -> int:
+    """The column of a Params row (of ``layout``) that holds the scenario field
+    at ``path``, e.g. ``("channels", 2, "effectiveness", 0)``: one of
+    :data:`KERNEL_FIELDS`, whose per-pair parameters are (segment, channel)."""
+    name = KERNEL_FIELDS[field_key(path)]
+    indices = [part for part in path if isinstance(part, int)]
+    if name == "effectiveness":  # channels[j].effectiveness[i] is pair (i, j)
+        channel, segment = indices
+        return layout.starts[name] + segment * layout.shapes[name][1] + channel
+    return layout.starts[name] + (indices[0] if indices else 0)
+
+
+def kernel_rows(
+    base: Params, columns: np.ndarray, values: np.ndarray, n_segments: int, n_channels: int
+) -> Params:
+    """``len(values)`` Params rows: ``base``'s one row with ``values[m]`` in
+    ``columns``, and the derived parameters worked out again from them (as
+    :meth:`MarketParams.from_scenario` works them out)."""
+    data = np.repeat(base.data, len(values), axis=0)
+    data[:, columns] = values
+    rows = Params.wrap(data, base.layout)
+    where = base.layout.starts
+    _, lifetime = customer_values(rows.revenue, rows.margin, rows.churn, rows.revenue_share)
+    pairs = n_segments * (n_channels + 1)
+    data[:, where["lifetime_value"] : where["lifetime_value"] + pairs] = lifetime.reshape(-1, pairs)
+    power = where["half_saturation_pow"]
+    data[:, power : power + n_channels] = hill_power(rows.half_saturation, rows.slope)
+    data[:, where["shrinks"]] = shrinks(rows.growth)
+    return rows
 
 
 def _frozen(array: np.ndarray) -> np.ndarray:

@@ -70,6 +70,9 @@ Population = Annotated[
     float, Field(gt=0.0), AfterValidator(Within(0.0, POPULATION_MAX, low_open=True))
 ]
 
+# what a numeric field may be written as instead of a number (gtmgym.envs.distribution)
+DISTRIBUTION_KINDS = ("uniform", "normal", "lognormal", "choice")
+
 ActionMode = Literal["continuous", "discrete", "multidiscrete"]
 Objective = Literal["profit", "market_share", "lifetime_value"]
 

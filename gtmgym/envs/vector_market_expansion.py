@@ -6,9 +6,10 @@ batches). Each market has its own random generator and stream, seeded as
 Gymnasium seeds the sub-environments of a vector env (``seed + i``), so
 market ``i`` plays exactly the episodes of a scalar environment reset with
 that seed, noise on or off. The markets may come from different scenarios of
-one shape (a list of scenarios). Finished markets are reset on the following
-step (Gymnasium's next-step autoreset, the default) or on the same step
-(``autoreset_mode=AutoresetMode.SAME_STEP``), as
+one shape (a list of scenarios), or be drawn from one scenario distribution,
+each market from its own generator (docs/uncertainty.md). Finished markets
+are reset on the following step (Gymnasium's next-step autoreset, the
+default) or on the same step (``autoreset_mode=AutoresetMode.SAME_STEP``), as
 :class:`gymnasium.vector.SyncVectorEnv` does, with the same ``info`` keys.
 """
 
@@ -22,6 +23,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from gtmgym.envs.actions import ActionCodec, make_codec
+from gtmgym.envs.distribution import ParameterDraws, load_distribution
 from gtmgym.envs.info import period_figures
 from gtmgym.envs.kernel import (
     MarketState,
@@ -32,11 +34,16 @@ from gtmgym.envs.kernel import (
     observe_states,
     stream_key,
 )
-from gtmgym.envs.kernel.observation import feature_names, observation_space
 from gtmgym.envs.loader import ScenarioError
-from gtmgym.envs.market_expansion import ScenarioSource, configured_scenario
+from gtmgym.envs.market_expansion import (
+    ScenarioSource,
+    configured_distribution,
+    configured_scenario,
+    observed_feature_names,
+    observed_space,
+)
 from gtmgym.envs.params import MarketParams
-from gtmgym.envs.scenario import ActionMode
+from gtmgym.envs.scenario import ActionMode, Scenario
 
 
 class MarketExpansionVectorEnv(VectorEnv):
@@ -45,7 +52,12 @@ class MarketExpansionVectorEnv(VectorEnv):
     ``scenario`` is one scenario for every market, or a list of ``num_envs``
     scenarios with the same segments and channels (market ``i`` plays
     ``scenario[i]``; spaces come from the first, and every scenario's must
-    match it).
+    match it). A scenario with distributions draws each market's parameters
+    at its every reset from that market's generator, as the scalar env does
+    (market ``i`` reset with seed ``s + i`` plays what a scalar env reset with
+    that seed plays); every market decodes with the catalogue of the
+    distribution's mean scenario. ``reset(options={"parameters": ...})``
+    fixes the values for every market, or per market with a list.
 
     Spaces, rewards and ``info`` keys are those of
     :class:`~gtmgym.envs.market_expansion.MarketExpansionEnv` under
@@ -81,7 +93,13 @@ class MarketExpansionVectorEnv(VectorEnv):
             raise ValueError(
                 f"a list of scenarios needs one per market: {num_envs}, got {len(sources)}"
             )
-        self.scenarios = [configured_scenario(source, noise) for source in sources]
+        self.distribution = (
+            configured_distribution(sources[0], noise) if len(sources) == 1 else None
+        )
+        if self.distribution is not None:
+            self.scenarios = [self.distribution.mean()]
+        else:
+            self.scenarios = [configured_scenario(source, noise) for source in sources]
         self.scenario = self.scenarios[0]
         self.params = MarketParams.from_scenario(self.scenario)
         self.action_mode = action_mode or self.scenario.actions.mode
@@ -89,19 +107,25 @@ class MarketExpansionVectorEnv(VectorEnv):
         self._markets = _Markets(self.scenarios, self.params, self.codec, self.action_mode)
         self.single_action_space = self.codec.space
         self.action_space = batch_space(self.single_action_space, num_envs)
-        s, c = self.params.n_segments, self.params.n_channels
-        self.single_observation_space = observation_space(s, c)
+        shown = self.distribution or load_distribution(self.scenario)
+        self.single_observation_space = observed_space(self.params, shown)
         self.observation_space = batch_space(self.single_observation_space, num_envs)
-        self.feature_names = feature_names(self.scenario.segment_names, self.scenario.channel_names)
+        self.feature_names = observed_feature_names(shown)
         self.render_mode = render_mode
         self.state: MarketState | None = None
         self.kernel = self._markets.kernel
+        self._draws: ParameterDraws | None = None
+        self._drawn = np.zeros(num_envs, dtype=bool)  # markets drawn since the last info
+        if self.distribution is not None and self.distribution.uncertain:
+            self._draws = ParameterDraws(self.distribution, self.params, num_envs)
+            self._values = np.repeat(self._draws.mean[None], num_envs, axis=0)
+            self.kernel = self._draws.rows(self._values)
         self._periods = np.broadcast_to(self.kernel.periods, (num_envs,))
         self._noise = self.params.noise
         self._generators: list[np.random.Generator] | None = None  # one per market
         self._streams: np.ndarray | None = None  # (num_envs, 4) uint64, noise on
         self._fresh = initial_state(self.kernel, num_envs, self._noise)
-        self._fresh_observations = observe_states(self.kernel, self._fresh)
+        self._fresh_observations = self._with_parameters(observe_states(self.kernel, self._fresh))
         self._needs_reset = np.zeros(num_envs, dtype=bool)
         self._action_mask = self._masks_of(self._fresh)
 
@@ -117,7 +141,9 @@ class MarketExpansionVectorEnv(VectorEnv):
                 each market's generator going (unseeded the first time).
                 Market ``i`` then plays what a scalar env reset with its seed
                 plays, step for step.
-            options: unused.
+            options: ``{"parameters": ...}`` fixes the parameters of a
+                scenario distribution, for every market or per market with a
+                list (see :class:`MarketExpansionVectorEnv`).
         """
         seeds = self._market_seeds(seed)
         if isinstance(seed, int):
@@ -125,8 +151,10 @@ class MarketExpansionVectorEnv(VectorEnv):
         if seeds is not None or self._generators is None:
             seeds = seeds or [None] * self.num_envs
             self._generators = [seeding.np_random(market_seed)[0] for market_seed in seeds]
-        if self._noise:
-            self._streams = np.stack([stream_key(rng) for rng in self._generators])
+        if self._draws is not None and options and "parameters" in options:
+            self._draws.fix(options["parameters"])
+        self._streams = None
+        self._restart_streams(np.ones(self.num_envs, dtype=bool))
         self.state = MarketState.wrap(self._fresh.data.copy(), self._fresh.layout)  # info holds it
         self._needs_reset = np.zeros(self.num_envs, dtype=bool)
         return self._fresh_observations.copy(), self._start_info(self.state)
@@ -143,6 +171,7 @@ class MarketExpansionVectorEnv(VectorEnv):
         state, figures, rewards, observations = advance(
             self.kernel, self.state, shares, enter, self._streams
         )
+        observations = self._with_parameters(observations)
         terminated = (state.period >= self._periods) | figures.bankrupt
         if self.autoreset_mode == AutoresetMode.SAME_STEP:
             return self._reset_same_step(state, figures, rewards, observations, terminated)
@@ -216,11 +245,47 @@ class MarketExpansionVectorEnv(VectorEnv):
         return [seed + market for market in range(self.num_envs)]
 
     def _restart_streams(self, markets: np.ndarray) -> None:
-        """New episodes for ``markets``: each draws its next stream from its generator."""
-        if self._streams is None or self._generators is None:
+        """New episodes for ``markets``: each takes its next key from its
+        generator, for its stream and its drawn parameters."""
+        if self._generators is None or not (self._noise or self._draws is not None):
             return
-        for market in np.flatnonzero(markets):
-            self._streams[market] = stream_key(self._generators[market])
+        chosen = np.flatnonzero(markets)
+        if chosen.size == 0:
+            return
+        keys = np.stack([stream_key(self._generators[market]) for market in chosen])
+        if self._noise:
+            if self._streams is None:
+                self._streams = np.empty((self.num_envs, keys.shape[1]), dtype=keys.dtype)
+            self._streams[chosen] = keys
+        if self._draws is not None:
+            self._draw_markets(chosen, keys)
+
+    def _draw_markets(self, markets: np.ndarray, keys: np.ndarray) -> None:
+        """New parameters for ``markets`` (indices) from their keys: their
+        kernel rows, starting states and first observations."""
+        assert self._draws is not None
+        self._values[markets] = self._draws.draw(keys, markets)
+        rows = self._draws.rows(self._values[markets])
+        self.kernel.data[markets] = rows.data
+        fresh = initial_state(rows, len(markets), self._noise)
+        self._fresh.data[markets] = fresh.data
+        self._fresh_observations[markets] = self._with_parameters(
+            observe_states(rows, fresh), markets
+        )
+        self._drawn[markets] = True
+
+    def _with_parameters(self, observations: np.ndarray, markets: Any = slice(None)) -> np.ndarray:
+        """The observations of ``markets`` with their parameter features, if observed."""
+        if self._draws is None or not self._draws.distribution.observe_parameters:
+            return observations
+        features = self._draws.distribution.positions(self._values[markets])
+        return np.concatenate([observations, features], axis=1)
+
+    def market_scenario(self, market: int) -> Scenario:
+        """Market ``market``'s scenario, with the parameters drawn at its last reset."""
+        if self._draws is None:
+            return self.scenarios[market if len(self.scenarios) > 1 else 0]
+        return self._draws.distribution.scenario_with(self._values[market])
 
     def _masks_of(self, state: MarketState) -> np.ndarray | None:
         """(num_envs, K) int8 catalogue masks of ``state``; None outside the discrete mode."""
@@ -248,6 +313,11 @@ class MarketExpansionVectorEnv(VectorEnv):
         if masks is not None:
             info["action_mask"] = masks.copy()  # callers may write into info
         info.update({f"_{key}": holds for key in list(info)})
+        if markets is None and self._draws is not None and self._drawn.any():
+            drawn, self._drawn = self._drawn, np.zeros(self.num_envs, dtype=bool)
+            values = self._draws.info(np.where(drawn[:, None], self._values, 0.0))
+            info["parameters"] = values | {f"_{name}": drawn for name in values}
+            info["_parameters"] = drawn
         return info
 
 
