@@ -33,15 +33,18 @@ channel's min with its max spend).
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Union, get_args, get_origin
 
 import annotated_types
 import numpy as np
+from numba import njit
 from pydantic.fields import FieldInfo
 from scipy import special
 
@@ -163,7 +166,12 @@ def _tightened(found: FieldRange, constraint: Any) -> FieldRange:
 
 
 class _Spec:
-    """One field's distribution: values from uniforms in [0, 1)."""
+    """One field's distribution: values from uniforms in [0, 1).
+
+    :meth:`values` and :meth:`position` also work on a spec whose numbers are
+    arrays, one entry per field: :class:`ScenarioDistribution` draws every
+    field of a kind in one call that way.
+    """
 
     kind: str
 
@@ -201,9 +209,7 @@ class Uniform(_Spec):
         return (self.low + self.high) / 2.0
 
     def position(self, values: np.ndarray) -> np.ndarray:
-        if self.high == self.low:
-            return np.full(np.shape(values), 0.5)
-        return (values - self.low) / (self.high - self.low)
+        return _between(values, self.low, self.high)
 
     def contains(self, value: float) -> bool:
         return self.low <= value <= self.high
@@ -223,6 +229,7 @@ class TruncatedNormal(_Spec):
     sd: float
     low: float
     high: float
+    point: float  # the mean or median as written: what an sd of 0 draws, exactly
     log_scale: bool = False
 
     @property
@@ -230,30 +237,33 @@ class TruncatedNormal(_Spec):
         return "lognormal" if self.log_scale else "normal"
 
     def _scaled(self, value: float | np.ndarray) -> Any:
-        if not self.log_scale:
-            return value
-        with np.errstate(divide="ignore"):
-            return np.log(value)
+        return np.log(value) if self.log_scale else value
 
     def _mass(self) -> tuple[float, float]:
+        """The normal's probability below ``low`` and below ``high``."""
+        return self._masses
+
+    @cached_property
+    def _masses(self) -> tuple[float, float]:
         lo, hi = self._scaled(self.low), self._scaled(self.high)
-        return special.ndtr((lo - self.centre) / self.sd), special.ndtr(
-            (hi - self.centre) / self.sd
-        )
+        with np.errstate(divide="ignore", invalid="ignore"):  # sd 0
+            return special.ndtr((lo - self.centre) / self.sd), special.ndtr(
+                (hi - self.centre) / self.sd
+            )
 
     def values(self, uniforms: np.ndarray) -> np.ndarray:
-        if self.sd == 0.0:
-            return np.full(np.shape(uniforms), self._unscaled(self.centre))
-        below, up_to = self._mass()
-        scaled = self.centre + self.sd * special.ndtri(below + uniforms * (up_to - below))
-        return np.clip(self._unscaled(scaled), self.low, self.high)  # float rounding only
+        with np.errstate(divide="ignore", invalid="ignore"):  # sd 0: the point, below
+            below, up_to = self._mass()
+            scaled = self.centre + self.sd * special.ndtri(below + uniforms * (up_to - below))
+            drawn = np.clip(self._unscaled(scaled), self.low, self.high)  # float rounding only
+        return np.where(self.sd == 0.0, self.point, drawn)
 
     def _unscaled(self, value: Any) -> Any:
         return np.exp(value) if self.log_scale else value
 
     def mean(self) -> float:
         if self.sd == 0.0:
-            return float(self._unscaled(self.centre))
+            return self.point
         below, up_to = self._mass()
         lo, hi = self._scaled(self.low), self._scaled(self.high)
         alpha, beta = (lo - self.centre) / self.sd, (hi - self.centre) / self.sd
@@ -266,19 +276,18 @@ class TruncatedNormal(_Spec):
         return float(min(max(value, self.low), self.high))
 
     def position(self, values: np.ndarray) -> np.ndarray:
-        if self.sd == 0.0:
-            return np.full(np.shape(values), 0.5)
-        below, up_to = self._mass()
-        cdf = special.ndtr((self._scaled(np.asarray(values)) - self.centre) / self.sd)
-        return np.clip((cdf - below) / (up_to - below), 0.0, 1.0)
+        with np.errstate(divide="ignore", invalid="ignore"):  # sd 0: 0.5, below
+            below, up_to = self._mass()
+            cdf = special.ndtr((self._scaled(np.asarray(values)) - self.centre) / self.sd)
+            inside = np.clip((cdf - below) / (up_to - below), 0.0, 1.0)
+        return np.where(self.sd == 0.0, 0.5, inside)
 
     def contains(self, value: float) -> bool:
         return self.low <= value <= self.high
 
     def ends(self) -> tuple[float, float]:
         if self.sd == 0.0:
-            point = float(self._unscaled(self.centre))
-            return point, point
+            return self.point, self.point
         return self.low, self.high
 
     def text(self) -> str:
@@ -297,6 +306,12 @@ def _interval(low: float, high: float) -> str:
 
 
 _ABOVE_ZERO = float(np.nextafter(0.0, 1.0))
+
+
+def _between(values: np.ndarray, low: Any, high: Any) -> np.ndarray:
+    """``values`` scaled from [low, high] to [0, 1]; 0.5 where low == high."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(high == low, 0.5, (np.asarray(values) - low) / (high - low))
 
 
 def _density(z: float) -> float:
@@ -335,17 +350,20 @@ class Choice(_Spec):
 class FromDraws(_Spec):
     """A field's value in each of the file's complete draws (one is played)."""
 
-    per_draw: tuple[float, ...]
+    per_draw: tuple[float, ...]  # stacked: a (draws, fields) array
     kind = "draws"
+
+    def values(self, uniforms: np.ndarray) -> np.ndarray:
+        table = np.asarray(self.per_draw)
+        draw = np.minimum((uniforms * len(table)).astype(np.int64), len(table) - 1)
+        return np.take_along_axis(table, draw, axis=0)
 
     def mean(self) -> float:
         return float(np.mean(self.per_draw))
 
     def position(self, values: np.ndarray) -> np.ndarray:
-        low, high = self.ends()
-        if high == low:
-            return np.full(np.shape(values), 0.5)
-        return (np.asarray(values) - low) / (high - low)
+        table = np.asarray(self.per_draw)
+        return _between(values, table.min(axis=0), table.max(axis=0))
 
     def contains(self, value: float) -> bool:
         low, high = self.ends()
@@ -386,11 +404,11 @@ class ScenarioDistribution:
         """Whether any parameter varies (a fixed scenario is a distribution too)."""
         return bool(self.fields)
 
-    @property
+    @cached_property
     def names(self) -> list[str]:
         return list(self.fields)
 
-    @property
+    @cached_property
     def uniforms_needed(self) -> int:
         """Uniform numbers one draw takes: one per distribution, one for the draw."""
         return sum(spec.kind != "draws" for spec in self.fields.values()) + (self.draw_count > 0)
@@ -402,19 +420,33 @@ class ScenarioDistribution:
     def values(self, uniforms: np.ndarray) -> np.ndarray:
         """(M, F) parameter values from (M, :attr:`uniforms_needed`) uniforms in [0, 1)."""
         uniforms = np.atleast_2d(uniforms)
-        columns, slot = [], 0
-        draw = None
-        if self.draw_count:
-            draw = np.minimum(
-                (uniforms[:, -1] * self.draw_count).astype(np.int64), self.draw_count - 1
-            )
-        for spec in self.fields.values():
+        values = np.empty((len(uniforms), len(self.fields)))
+        for columns, slots, spec in self._kinds:
+            values[:, columns] = spec.values(uniforms[:, slots])
+        return values
+
+    @cached_property
+    def _kinds(self) -> list[tuple[np.ndarray, np.ndarray, _Spec]]:
+        """(columns, uniform slots, one spec over those columns) for each kind
+        of distribution: every field of a kind is drawn in one call (a
+        ``choice`` alone, its options' count being its own). A field of the
+        draws takes the draw's slot, the last."""
+        groups: dict[Any, list[tuple[int, int, _Spec]]] = {}
+        slot = 0
+        for column, spec in enumerate(self.fields.values()):
             if isinstance(spec, FromDraws):
-                columns.append(np.asarray(spec.per_draw)[draw])
-            else:
-                columns.append(spec.values(uniforms[:, slot]))
-                slot += 1
-        return np.stack(columns, axis=1) if columns else np.empty((len(uniforms), 0))
+                groups.setdefault("draws", []).append((column, self.uniforms_needed - 1, spec))
+                continue
+            kind = ("choice", column) if isinstance(spec, Choice) else spec.kind
+            groups.setdefault(kind, []).append((column, slot, spec))
+            slot += 1
+        kinds = []
+        for members in groups.values():
+            columns = np.array([column for column, _, _ in members], dtype=np.int64)
+            slots = np.array([slot for _, slot, _ in members], dtype=np.int64)
+            specs = [spec for _, _, spec in members]
+            kinds.append((columns, slots, _stacked(specs)))
+        return kinds
 
     def sample(self, rng: np.random.Generator) -> Scenario:
         """One market drawn with ``rng``, as a validated scenario."""
@@ -423,9 +455,10 @@ class ScenarioDistribution:
     def positions(self, values: np.ndarray) -> np.ndarray:
         """(M, F) float32: each value's position in its distribution, in [0, 1]."""
         values = np.atleast_2d(values)
-        columns = [spec.position(values[:, k]) for k, spec in enumerate(self.fields.values())]
-        stacked = np.stack(columns, axis=1) if columns else np.empty((len(values), 0))
-        return stacked.astype(np.float32)
+        positions = np.empty(values.shape, dtype=np.float32)
+        for columns, _, spec in self._kinds:
+            positions[:, columns] = spec.position(values[:, columns])
+        return positions
 
     def scenario_with(self, values: np.ndarray | Sequence[float]) -> Scenario:
         """The point scenario with the uncertain fields at ``values``, validated."""
@@ -501,6 +534,23 @@ class ScenarioDistribution:
     def _point_values(self) -> list[float]:
         leaves = _leaves(self.point.model_dump())
         return [leaves[path] for path in self.paths]
+
+
+def _stacked(specs: list[_Spec]) -> _Spec:
+    """One spec of ``specs``' kind whose numbers are arrays, one entry per spec."""
+    first = specs[0]
+    if len(specs) == 1 and not isinstance(first, FromDraws):
+        return first
+    if isinstance(first, FromDraws):
+        return FromDraws(np.array([spec.per_draw for spec in specs]).T)
+    numbers = {
+        field.name: np.array([getattr(spec, field.name) for spec in specs])
+        for field in dataclasses.fields(first)
+        if field.name != "log_scale"
+    }
+    if isinstance(first, TruncatedNormal):
+        return TruncatedNormal(**numbers, log_scale=first.log_scale)
+    return type(first)(**numbers)
 
 
 def load_distribution(
@@ -658,6 +708,7 @@ def _truncated(kind: str, given: Any, where: str, field: tuple[float, float]) ->
         spread,
         low,
         high,
+        point=centre,
         log_scale=kind == "lognormal",
     )
     if spread > 0:
@@ -783,33 +834,39 @@ def _copy(data: Any) -> Any:
     return data
 
 
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_PARAMETERS_TAG = np.uint64(0x7061726D73)  # "parms": keeps these apart from the noise stream
-
-
-def _mix(z: np.ndarray) -> np.ndarray:
-    """splitmix64's finaliser (Steele, Lea and Flood 2014), on uint64 arrays."""
-    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return z ^ (z >> np.uint64(31))
-
-
 def parameter_uniforms(keys: np.ndarray, count: int) -> np.ndarray:
     """(M, count) uniforms in [0, 1) for the parameters of ``M`` markets, from
     their episode keys ((M, 4) uint64, what
     :func:`~gtmgym.envs.kernel.stream_key` takes from a market's generator).
 
-    A hash of the key, not further draws from the generator: a market takes
-    from its generator what it takes with fixed parameters, so a distribution
-    of zero width plays the fixed scenario's episodes bit for bit, every one.
+    A hash of the key (splitmix64's finaliser, Steele, Lea and Flood 2014, on
+    the key's words and then on a counter), not further draws from the
+    generator: a market takes from its generator what it takes with fixed
+    parameters, so a distribution of zero width plays the fixed scenario's
+    episodes bit for bit, every one.
     """
-    with np.errstate(over="ignore"):
-        state = np.full(len(keys), _PARAMETERS_TAG, dtype=np.uint64)
-        for word in np.asarray(keys, dtype=np.uint64).T:
-            state = _mix(state ^ word) + _GOLDEN
-        counters = np.arange(1, count + 1, dtype=np.uint64) * _GOLDEN
-        bits = _mix(state[:, None] + counters[None, :])
-    return (bits >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+    return _hashed_uniforms(np.ascontiguousarray(keys, dtype=np.uint64), count)
+
+
+@njit(cache=True)
+def _mix(z: np.uint64) -> np.uint64:
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+@njit(cache=True)
+def _hashed_uniforms(keys: np.ndarray, count: int) -> np.ndarray:
+    golden = np.uint64(0x9E3779B97F4A7C15)
+    uniforms = np.empty((keys.shape[0], count))
+    for market in range(keys.shape[0]):
+        state = np.uint64(0x7061726D73)  # "parms": apart from the noise stream's use of the key
+        for word in range(keys.shape[1]):
+            state = _mix(state ^ keys[market, word]) + golden
+        for k in range(count):
+            bits = _mix(state + np.uint64(k + 1) * golden)
+            uniforms[market, k] = (bits >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+    return uniforms
 
 
 class ParameterDraws:

@@ -16,6 +16,7 @@ named view once (:mod:`gtmgym.envs.kernel.layouts`).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -120,7 +121,7 @@ class Record:
         data = np.empty((num_envs, record_layout.width))
         for name, value in values.items():
             start = record_layout.starts[name]
-            size = int(np.prod(record_layout.shapes[name], dtype=np.int64))
+            size = math.prod(record_layout.shapes[name])  # np.prod: 3 us a field
             data[:, start : start + size] = np.asarray(value, dtype=float).reshape(num_envs, size)
         return cls.wrap(data, record_layout)
 
