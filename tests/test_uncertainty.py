@@ -17,6 +17,7 @@ from gtmgym.cli import main
 from gtmgym.envs import ENV_ID, ScenarioError
 from gtmgym.envs.distribution import load_distribution, parameter_uniforms, path_text
 from gtmgym.envs.params import KERNEL_FIELDS, MarketParams, field_key
+from gtmgym.scenarios import random_scenario
 
 DEFAULT = gtmgym.load_scenario("default").model_dump(mode="json")
 
@@ -84,32 +85,48 @@ def test_drawn_parameters_stay_within_their_supports_and_repeat_for_a_seed():
     )
 
 
-def test_the_kernel_rows_drawn_are_those_of_the_drawn_scenario():
+def widened(data: dict) -> tuple[dict, int]:
+    """``data`` with every field that may vary a uniform 10% wide (upwards for
+    population and max_spend, downwards otherwise, so that the checks made
+    together hold), and how many fields that is."""
+    count = 0
+    for path, value in list(_numeric_leaves(data)):
+        key = field_key(path)
+        if key not in KERNEL_FIELDS:
+            continue
+        upwards = key[-1] in ("population", "max_spend")
+        other = value * (1.1 if upwards else 0.9)
+        _put(data, path, {"uniform": [min(value, other), max(value, other)]})
+        count += 1
+    return data, count
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_the_kernel_rows_drawn_are_those_of_the_drawn_scenario(seed: int):
     """The fast path (values written into the kernel's rows) against
-    MarketParams.from_scenario of the validated scenario, with every field
-    that may vary drawn at once."""
-    data = copy.deepcopy(DEFAULT)
-    data["budget"].update(total=20000.0, initial_cash=500.0)
-    data["channels"][0]["max_spend"] = 150.0
-    data["channels"][0]["min_spend"] = 1.0
-    widened = 0
-    for path, value in _numeric_leaves(data):
-        if field_key(path) in KERNEL_FIELDS:
-            low = value * 0.9 if value > 0 else value * 1.1
-            _put(data, path, {"uniform": [min(low, value), max(low, value)]})
-            widened += 1
-    assert {field_key(path) for path, _ in _numeric_leaves(DEFAULT)} - set(KERNEL_FIELDS) <= {
+    MarketParams.from_scenario of the validated drawn scenario, with every
+    field that may vary drawn at once: on the default with every optional
+    field given, and on random scenarios."""
+    if seed == 0:
+        data = copy.deepcopy(DEFAULT)
+        data["budget"].update(total=20000.0, initial_cash=500.0)
+        data["channels"][0].update(max_spend=150.0, min_spend=1.0)
+    else:
+        data = random_scenario(seed, noise=True)
+    fixed_fields = {field_key(path) for path, _ in _numeric_leaves(data)} - set(KERNEL_FIELDS)
+    assert fixed_fields <= {
         ("periods",),
         ("segments", "entry_delay"),
         ("segments", "adverse_event", "duration"),
         ("actions", "spend_levels"),
         ("actions", "multidiscrete_levels"),
     }
+    data, count = widened(data)
     distribution = load_distribution(data)
-    assert len(distribution.fields) == widened
+    assert len(distribution.fields) == count
     env = gym.make(ENV_ID, scenario=distribution).unwrapped
-    for seed in range(5):
-        env.reset(seed=seed)
+    for episode in range(3):
+        env.reset(seed=episode)
         expected = MarketParams.from_scenario(env.market_scenario()).kernel
         np.testing.assert_array_equal(env.kernel.data, expected.data)
 
@@ -359,3 +376,16 @@ def _put(data, path, value):
 
 def test_path_text_matches_the_error_messages():
     assert path_text(("channels", 2, "effectiveness", 0)) == "channels[2].effectiveness[0]"
+
+
+@pytest.mark.parametrize("name", gtmgym.envs.loader.bundled_distributions())
+def test_every_bundled_distribution_is_a_valid_environment(name: str, capsys):
+    distribution = load_distribution(name)
+    assert distribution.uncertain
+    assert main(["validate", name]) == 0
+    assert f"{len(distribution.fields)} uncertain parameters" in capsys.readouterr().out
+    env = gym.make(ENV_ID, scenario=name)
+    check_env(env.unwrapped, skip_render_check=True)
+    first = env.reset(seed=0)[1]["parameters"]
+    assert env.reset(seed=1)[1]["parameters"] != first
+    assert env.unwrapped.market_scenario() != distribution.mean()
