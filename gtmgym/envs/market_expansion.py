@@ -62,7 +62,9 @@ class MarketExpansionEnv(gym.Env):
     the per-period budget. ``market_share``: our customers over the total
     addressable population. ``lifetime_value``: the lifetime value of the
     customers won less the period's costs, in budget units. Falling below
-    zero cash (when tracked) costs ``bankruptcy_penalty``.
+    zero cash (when tracked) costs ``bankruptcy_penalty``. A scenario's
+    ``discount_rate`` makes profit and lifetime-value rewards present values
+    (period ``t`` times ``(1 + r) ** -(t - 1)``; docs/model.md, Rewards).
 
     ## Starting State
     The scenario's start: initial customers, open segments, no adstock; it is

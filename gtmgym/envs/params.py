@@ -33,6 +33,7 @@ class MarketParams:
     periods: int
     noise: bool
     objective: str
+    discount_rate: float
     # segments
     population: FloatArray
     growth: FloatArray
@@ -106,7 +107,9 @@ class MarketParams:
         half_saturation = np.array([c.half_saturation for c in channels])
         slope = np.array([c.slope for c in channels])
         effectiveness = np.array([c.effectiveness for c in channels]).T
-        customer_value, lifetime_value = customer_values(revenue, margin, churn, revenue_share)
+        customer_value, lifetime_value = customer_values(
+            revenue, margin, churn, revenue_share, scenario.discount_rate
+        )
         # How the catalogue's "by value" entries split money over the pairs: a
         # channel's reach at half saturation (effectiveness x half-saturation
         # spend), discounted by the revenue share it keeps (docs/model.md).
@@ -122,6 +125,7 @@ class MarketParams:
             periods=scenario.periods,
             noise=scenario.noise,
             objective=scenario.objective,
+            discount_rate=float(scenario.discount_rate),
             population=per_segment([s.population for s in segments]),
             growth=per_segment([s.growth for s in segments]),
             initial_customers=per_segment([s.initial_customers for s in segments]),
@@ -165,21 +169,30 @@ class MarketParams:
 
 
 def customer_values(
-    revenue: FloatArray, margin: FloatArray, churn: FloatArray, revenue_share: FloatArray
+    revenue: FloatArray,
+    margin: FloatArray,
+    churn: FloatArray,
+    revenue_share: FloatArray,
+    discount_rate: float | FloatArray = 0.0,
 ) -> tuple[FloatArray, FloatArray]:
     """(customer value, lifetime value), each ``(..., S, C + 1)``, from
-    per-segment ``(..., S)`` and per-channel ``(..., C)`` arrays.
+    per-segment ``(..., S)`` and per-channel ``(..., C)`` arrays and the
+    discount rate per period (a number, or ``(...,)``).
 
     Per period, what a customer won by each channel (last column: a customer
     the company had before the episode) earns after the partner's revenue
-    share; over its lifetime, that divided by the churn (infinite at churn 0).
+    share; over its lifetime, the sum of that over the periods it stays,
+    discounted: ``value * (1 + r) / (r + churn)``, ``value / churn``
+    undiscounted (infinite at churn 0).
     """
     shares = np.concatenate([revenue_share, np.zeros((*revenue_share.shape[:-1], 1))], axis=-1)
     customer_value = revenue[..., :, None] * (margin[..., :, None] - shares[..., None, :])
+    rate = np.asarray(discount_rate, dtype=float)[..., None, None]
+    leaving = rate + churn[..., :, None]
     with np.errstate(divide="ignore"):
         lifetime_value = np.where(
-            churn[..., :, None] > 0,
-            customer_value / np.maximum(churn, 1e-300)[..., :, None],
+            leaving > 0,
+            customer_value * (1.0 + rate) / np.maximum(leaving, 1e-300),
             np.inf,
         )
     return customer_value, lifetime_value
@@ -224,6 +237,7 @@ KERNEL_FIELDS = {
     ("budget", "total"): "budget_total",
     ("budget", "initial_cash"): "initial_cash",
     ("budget", "bankruptcy_penalty"): "bankruptcy_penalty",
+    ("discount_rate",): "discount_rate",
 }
 
 
@@ -254,7 +268,9 @@ def kernel_rows(
     data[:, columns] = values
     rows = Params.wrap(data, base.layout)
     where = base.layout.starts
-    _, lifetime = customer_values(rows.revenue, rows.margin, rows.churn, rows.revenue_share)
+    _, lifetime = customer_values(
+        rows.revenue, rows.margin, rows.churn, rows.revenue_share, rows.discount_rate
+    )
     pairs = n_segments * (n_channels + 1)
     data[:, where["lifetime_value"] : where["lifetime_value"] + pairs] = lifetime.reshape(-1, pairs)
     power = where["half_saturation_pow"]

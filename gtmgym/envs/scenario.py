@@ -197,6 +197,7 @@ class Scenario(_Strict):
     periods: Annotated[int, Field(ge=1, le=MAX_PERIODS)]
     noise: bool = True
     objective: Objective = "profit"
+    discount_rate: Annotated[float, Field(ge=0.0, le=1.0)] = 0.0  # per period
     segments: Annotated[list[Segment], Field(min_length=1)]
     channels: Annotated[list[Channel], Field(min_length=1)]
     budget: Budget
@@ -218,6 +219,11 @@ class Scenario(_Strict):
                     f"entries but there are {n_segments} segments {names}; "
                     "give one entry per segment, in order"
                 )
+        if self.discount_rate > 0 and self.objective == "market_share":
+            raise ValueError(
+                "discount_rate applies to the profit and lifetime_value objectives "
+                "(money); market_share is not discounted: set discount_rate to 0"
+            )
         if not any(segment.open_at_start for segment in self.segments):
             raise ValueError("at least one segment must be open_at_start")
         if self.objective == "lifetime_value":

@@ -239,7 +239,7 @@ def _advance_market(
     out = state_view(next_state[n], state_offsets, n_segments, n_channels)
     f = figures_view(figures[n], figure_offsets, n_segments, n_channels)
     play_period(p, s, shares[n], enter[n], noisy, streams[n], out, f)
-    rewards[n] = reward(p, f)
+    rewards[n] = reward(p, s, f)
     observe(p, out, observations[n])
     # x - x is 0 for a finite x and NaN for NaN or an infinity: one sum per row
     drift = rewards[n] - rewards[n]

@@ -48,7 +48,8 @@ class Params(Record):
     Budget and objective: ``budget_per_period``, ``budget_total`` (inf: no
     total), ``carry_over``, ``tracks_cash``, ``initial_cash``,
     ``bankruptcy_penalty``, ``shrinks`` (a segment's population falls),
-    ``periods``, ``objective`` (a number of :data:`OBJECTIVES`).
+    ``periods``, ``objective`` (a number of :data:`OBJECTIVES`),
+    ``discount_rate`` per period (Rewards).
     """
 
     FIELDS = (
@@ -88,6 +89,7 @@ class Params(Record):
         Field("shrinks", "one", bool),
         Field("periods", "one", int),
         Field("objective", "one", int),
+        Field("discount_rate", "one"),
     )
     __slots__ = ()
 
@@ -237,6 +239,7 @@ class ParamsView(NamedTuple):
     shrinks: bool
     periods: float
     objective: float
+    discount_rate: float
 
 
 class StateView(NamedTuple):
@@ -324,6 +327,7 @@ def params_view(row: Array, o: Array, n_segments: int, n_channels: int) -> Param
         shrinks=row[o[33]] != 0.0,
         periods=row[o[34]],
         objective=row[o[35]],
+        discount_rate=row[o[36]],
     )
 
 
