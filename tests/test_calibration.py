@@ -14,6 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import gymnasium as gym
 import pandas as pd
 import pytest
 import yaml
@@ -22,6 +23,8 @@ from sklearn.metrics import adjusted_rand_score
 import gtmgym
 from gtmgym.agents import evaluate, make
 from gtmgym.calibration import calibrate, synthesize
+from gtmgym.envs import ENV_ID
+from gtmgym.envs.distribution import load_distribution
 
 HISTORY = 104
 
@@ -67,6 +70,16 @@ def test_calibration_recovers_the_market_and_its_decisions(scenario_name, tmp_pa
     churns = {gtmgym.load_scenario(path).segments[0].churn for path in drawn}
     assert len(churns) == 3  # resampled, each a valid scenario
     assert max(churns) <= 1.5 * calibrated.segments[0].churn
+    # the draws plug into the environments, one whole draw an episode (docs/uncertainty.md)
+    uncertain = tmp_path / "fitted-uncertain.yaml"
+    listed = ", ".join(f"fitted-draws/{path.name}" for path in drawn)
+    uncertain.write_text(f"{fitted.read_text()}draws: [{listed}]\n")
+    distribution = load_distribution(uncertain)
+    assert distribution.draw_count == 3 and "segments[0].churn" in distribution.names
+    env = gym.make(ENV_ID, scenario=distribution)
+    assert {env.reset(seed=seed)[1]["parameters"]["segments[0].churn"] for seed in range(30)} == (
+        churns
+    )
     report = (tmp_path / "report" / "report.md").read_text()
     assert "90% bootstrap intervals" in report
     assert f"{calibrated.segments[0].churn:.4g} [" in report

@@ -7,11 +7,13 @@ import copy
 import gymnasium as gym
 import numpy as np
 import pytest
+import yaml
 
 import gtmgym
 from gtmgym.agents import make
 from gtmgym.agents.evaluation import evaluate
 from gtmgym.agents.planner import BASELINES
+from gtmgym.cli import main
 from gtmgym.envs import ENV_ID, ScenarioError
 from gtmgym.scenarios import random_scenario
 
@@ -100,3 +102,11 @@ def test_the_planner_stays_the_upper_bound_when_rewards_are_discounted(seed: int
         returns[name] = float(evaluate(agent, episodes=1, noise=False)["return"].iloc[0])
     best = max(returns[name] for name in BASELINES)
     assert returns["planner"] >= best - 1e-6 * abs(best) - 1e-12, returns
+
+
+def test_describe_shows_the_discount_rate(tmp_path, capsys):
+    data = dict(gtmgym.load_scenario("default").model_dump(mode="json"), discount_rate=0.02)
+    path = tmp_path / "discounted.yaml"
+    path.write_text(yaml.safe_dump(data))
+    assert main(["describe", str(path)]) == 0
+    assert "objective profit, discount rate 0.02" in capsys.readouterr().out

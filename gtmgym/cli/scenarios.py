@@ -59,9 +59,10 @@ def describe_scenario(arguments: argparse.Namespace) -> int:
     scenario = model.scenario
     print(f"scenario {scenario.name}: {scenario.description}".strip())
     print(f"source: {scenario_path(arguments.scenario)}")
+    discount = f", discount rate {scenario.discount_rate:g}" if scenario.discount_rate else ""
     print(
         f"periods {scenario.periods}, noise {'on' if scenario.noise else 'off'}, "
-        f"objective {scenario.objective}"
+        f"objective {scenario.objective}{discount}"
     )
     budget = scenario.budget
     print(
