@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import pickle
 from pathlib import Path
 
 import gymnasium as gym
@@ -219,6 +220,30 @@ def test_options_fix_the_parameters_until_they_are_cleared():
     info = vector.reset(seed=0, options={"parameters": [given, None]})[1]
     assert info["parameters"]["segments[0].churn"][0] == 0.035
     assert info["parameters"]["segments[0].churn"][1] != 0.035
+    with pytest.raises(ScenarioError, match="has no uncertain parameters to fix"):
+        gym.make(ENV_ID, scenario="default").reset(options={"parameters": given})
+    plain = gym.make_vec(ENV_ID, num_envs=2, vectorization_mode="vector_entry_point")
+    with pytest.raises(ScenarioError, match="has no uncertain parameters to fix"):
+        plain.reset(options={"parameters": given})
+
+
+def test_environments_with_distributions_pickle_and_play_on():
+    """A copy carries the drawn market and the generators: later draws match too."""
+    data = dict(uncertain_default(observe=True), periods=8)
+    scalar = gym.make(ENV_ID, scenario=data).unwrapped
+    vector = gym.make_vec(ENV_ID, num_envs=3, vectorization_mode="vector_entry_point",
+                          scenario=data).unwrapped
+    for env in (scalar, vector):
+        env.reset(seed=5)
+        copied = pickle.loads(pickle.dumps(env))
+        actions = env.action_space.sample()
+        for _ in range(30):
+            ours, theirs = env.step(actions), copied.step(actions)
+            for mine, other in zip(ours[:4], theirs[:4], strict=True):
+                np.testing.assert_array_equal(mine, other)
+            if env is scalar and ours[2]:
+                assert env.reset()[1]["parameters"] == copied.reset()[1]["parameters"]
+                assert env.market_scenario() == copied.market_scenario()
 
 
 def test_observed_parameters_are_their_positions_in_the_distributions():

@@ -869,6 +869,24 @@ def _hashed_uniforms(keys: np.ndarray, count: int) -> np.ndarray:
     return uniforms
 
 
+def parameters_option(options: Mapping[str, Any] | None, distribution: ScenarioDistribution) -> Any:
+    """``options["parameters"]`` of a ``reset`` (:data:`KEEP` when not given).
+
+    Raises:
+        ScenarioError: parameters given to fix a scenario that has none uncertain.
+    """
+    if not options or "parameters" not in options:
+        return KEEP
+    if options["parameters"] is not None and not distribution.uncertain:
+        raise ScenarioError(
+            f"options parameters: {distribution.origin} has no uncertain parameters to fix"
+        )
+    return options["parameters"]
+
+
+KEEP = object()  # reset without a parameters option: the fixed values stay
+
+
 class ParameterDraws:
     """The parameters an environment draws for its markets at each reset.
 
@@ -888,7 +906,10 @@ class ParameterDraws:
 
     def fix(self, given: Any) -> None:
         """Fix the values of later draws: ``given`` for every market, a list
-        with one entry per market (None: drawn), or None (all drawn again)."""
+        with one entry per market (None: drawn), or None (all drawn again);
+        :data:`KEEP` changes nothing."""
+        if given is KEEP:
+            return
         markets = len(self.fixed)
         if isinstance(given, list):
             if len(given) != markets:

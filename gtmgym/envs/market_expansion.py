@@ -11,7 +11,12 @@ import numpy as np
 from gymnasium import spaces
 
 from gtmgym.envs.actions import make_codec
-from gtmgym.envs.distribution import ParameterDraws, ScenarioDistribution, load_distribution
+from gtmgym.envs.distribution import (
+    ParameterDraws,
+    ScenarioDistribution,
+    load_distribution,
+    parameters_option,
+)
 from gtmgym.envs.info import period_info
 from gtmgym.envs.kernel import MarketState, advance, initial_state, observe_states, stream_key
 from gtmgym.envs.kernel.observation import feature_names, observation_space
@@ -145,13 +150,14 @@ class MarketExpansionEnv(gym.Env):
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[np.ndarray, dict[str, Any]]:
         super().reset(seed=seed)
+        parameters = parameters_option(options, self.distribution)
         key = None
         if self.params.noise or self._draws is not None:
             key = stream_key(self.np_random)[None]
         if self.params.noise:
             self._stream = key
         if self._draws is not None:
-            self._draw_market(key, options)
+            self._draw_market(key, parameters)
         self.state = self._start.index(0)  # a copy: callers may keep a state
         self._done = False
         self._last_info = self._start_info()
@@ -186,11 +192,10 @@ class MarketExpansionEnv(gym.Env):
             return self.scenario
         return self.distribution.scenario_with(self._values[0])
 
-    def _draw_market(self, key: np.ndarray, options: dict[str, Any] | None) -> None:
+    def _draw_market(self, key: np.ndarray, parameters: Any) -> None:
         """This episode's parameters: drawn from ``key``, or as the options fix them."""
         assert self._draws is not None
-        if options and "parameters" in options:
-            self._draws.fix(options["parameters"])
+        self._draws.fix(parameters)
         self._values = self._draws.draw(key, np.zeros(1, dtype=np.int64))
         self.kernel = self._draws.rows(self._values)
         self._features = self._observed_parameters()

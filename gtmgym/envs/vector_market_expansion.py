@@ -23,7 +23,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from gtmgym.envs.actions import ActionCodec, make_codec
-from gtmgym.envs.distribution import ParameterDraws, load_distribution
+from gtmgym.envs.distribution import ParameterDraws, load_distribution, parameters_option
 from gtmgym.envs.info import period_figures
 from gtmgym.envs.kernel import (
     MarketState,
@@ -107,10 +107,11 @@ class MarketExpansionVectorEnv(VectorEnv):
         self._markets = _Markets(self.scenarios, self.params, self.codec, self.action_mode)
         self.single_action_space = self.codec.space
         self.action_space = batch_space(self.single_action_space, num_envs)
-        shown = self.distribution or load_distribution(self.scenario)
-        self.single_observation_space = observed_space(self.params, shown)
+        # a list of fixed scenarios draws nothing: the first stands for them
+        self._drawing = self.distribution or load_distribution(self.scenario)
+        self.single_observation_space = observed_space(self.params, self._drawing)
         self.observation_space = batch_space(self.single_observation_space, num_envs)
-        self.feature_names = observed_feature_names(shown)
+        self.feature_names = observed_feature_names(self._drawing)
         self.render_mode = render_mode
         self.state: MarketState | None = None
         self.kernel = self._markets.kernel
@@ -151,8 +152,9 @@ class MarketExpansionVectorEnv(VectorEnv):
         if seeds is not None or self._generators is None:
             seeds = seeds or [None] * self.num_envs
             self._generators = [seeding.np_random(market_seed)[0] for market_seed in seeds]
-        if self._draws is not None and options and "parameters" in options:
-            self._draws.fix(options["parameters"])
+        parameters = parameters_option(options, self._drawing)
+        if self._draws is not None:
+            self._draws.fix(parameters)
         self._streams = None
         self._restart_streams(np.ones(self.num_envs, dtype=bool))
         self.state = MarketState.wrap(self._fresh.data.copy(), self._fresh.layout)  # info holds it
