@@ -40,7 +40,7 @@ _, batch, *_ = envs.step(np.ones(envs.num_envs, dtype=np.int64))
 print(json.dumps({"file": gtmgym.__file__, "env": float(paid), "planner": float(planned),
                   "vector": float(batch[-1])}))
 """
-RETURN_LINE = "    return value - p.bankruptcy_penalty * f.bankrupt[0]\n"
+RETURN_LINE = "    return value\n"
 
 
 def play(package_parent: Path) -> dict:

@@ -32,10 +32,10 @@ PROFIT, MARKET_SHARE, LIFETIME_VALUE = (
 def reward(p: ParamsView, s: StateView, f: FiguresView) -> float:
     """The reward of one market's period, from its figures (``s``: the state
     the period started from)."""
-    if p.objective == MARKET_SHARE:
-        return f.market_share[0] - p.bankruptcy_penalty * f.bankrupt[0]
     if p.objective == PROFIT:
         value = f.profit[0] / p.budget_per_period
+    elif p.objective == MARKET_SHARE:
+        value = f.market_share[0]
     else:
         n_segments, n_channels = f.won.shape
         worth = 0.0
@@ -45,6 +45,6 @@ def reward(p: ParamsView, s: StateView, f: FiguresView) -> float:
         costs = f.entry_costs.sum() + f.operating_costs.sum() + f.spent[0]
         value = (worth - costs) / p.budget_per_period
     value -= p.bankruptcy_penalty * f.bankrupt[0]
-    if p.discount_rate == 0.0:
-        return value
-    return value * (1.0 + p.discount_rate) ** -s.period[0]
+    if p.discount_rate != 0.0:  # 0 under market_share (the scenario refuses a rate there)
+        value *= (1.0 + p.discount_rate) ** -s.period[0]
+    return value
