@@ -21,12 +21,13 @@ The raw state is not in ``info``: it is ``env.unwrapped.state``.
 
 from __future__ import annotations
 
-from functools import lru_cache
+import operator
 from typing import Any
 
 import numpy as np
 
 from gtmgym.envs.kernel.layouts import PeriodFigures
+from gtmgym.envs.kernel.record import Layout
 
 # info key -> figures field
 ARRAY_KEYS = {
@@ -64,37 +65,47 @@ def period_figures(figures: PeriodFigures) -> dict[str, np.ndarray]:
 def period_info(figures: PeriodFigures, env: int) -> dict[str, Any]:
     """The figures of environment ``env`` (scalars as Python floats).
 
-    This runs every step of the scalar environment, so it slices one row of
-    the figures with a plan worked out once per scenario size.
+    This runs every step of the scalar environment, so it cuts one row of the
+    figures with a plan worked out once per layout.
     """
     row = figures.data[env]
-    shape = figures.layout.shapes["spend"]
-    plan = _row_plan(*shape)
+    plan = _row_plan(figures.layout)
     info: dict[str, Any] = {key: row.item(column) for key, column in plan.scalars}
-    for key, columns, matrix in plan.arrays:
-        info[key] = row[columns].reshape(shape) if matrix else row[columns]
-    info["entered"] = row[plan.entered] != 0.0
+    info.update(zip(plan.array_keys, plan.cut(row), strict=True))
+    for key, shape in plan.matrices:
+        info[key] = info[key].reshape(shape)
+    info["entered"] = info["entered"].astype(bool)  # 0.0 / 1.0; a ufunc costs more
     info["bankrupt"] = row.item(plan.bankrupt) != 0.0
     return info
 
 
 class _RowPlan:
-    def __init__(self, n_segments: int, n_channels: int) -> None:
-        where = PeriodFigures.layout_for(n_segments, n_channels)
-
+    def __init__(self, where: Layout) -> None:
         def columns(field: str) -> slice:
             start = where.starts[field]
             return slice(start, start + int(np.prod(where.shapes[field], dtype=np.int64)))
 
+        arrays = {**ARRAY_KEYS, "entered": "entered_now"}
         self.scalars = tuple((key, where.starts[field]) for key, field in SCALAR_KEYS.items())
-        self.arrays = tuple(
-            (key, columns(field), len(where.shapes[field]) == 2)
-            for key, field in ARRAY_KEYS.items()
+        self.array_keys = tuple(arrays)
+        self.cut = operator.itemgetter(*(columns(field) for field in arrays.values()))
+        self.matrices = tuple(
+            (key, where.shapes[field])
+            for key, field in arrays.items()
+            if len(where.shapes[field]) == 2
         )
-        self.entered = columns("entered_now")
         self.bankrupt = where.starts["bankrupt"]
 
 
-@lru_cache(maxsize=64)
-def _row_plan(n_segments: int, n_channels: int) -> _RowPlan:
-    return _RowPlan(n_segments, n_channels)
+_ROW_PLANS: dict[int, tuple[Layout, _RowPlan]] = {}
+
+
+def _row_plan(where: Layout) -> _RowPlan:
+    """The plan for figures laid out as ``where``, looked up by identity (the
+    entry holds the layout, so its id is not reused while the entry lives)."""
+    found = _ROW_PLANS.get(id(where))
+    if found is None:
+        if len(_ROW_PLANS) >= 256:  # unpickled records bring layouts of their own
+            _ROW_PLANS.clear()
+        found = _ROW_PLANS[id(where)] = (where, _RowPlan(where))
+    return found[1]

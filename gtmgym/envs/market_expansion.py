@@ -18,7 +18,7 @@ from gtmgym.envs.distribution import (
     parameters_option,
 )
 from gtmgym.envs.info import period_info
-from gtmgym.envs.kernel import MarketState, advance, initial_state, observe_states, stream_key
+from gtmgym.envs.kernel import MarketState, Stepper, initial_state, observe_states, stream_key
 from gtmgym.envs.kernel.observation import feature_names, observation_space
 from gtmgym.envs.kernel.record import Layout
 from gtmgym.envs.loader import load_scenario
@@ -135,6 +135,7 @@ class MarketExpansionEnv(gym.Env):
         self._values = self._draws.mean[None] if self._draws else None
         self._features = self._observed_parameters()
         self._start = initial_state(self.kernel, 1, self.params.noise)
+        self._advance = Stepper(self.kernel, 1)  # kernel.advance of this market's periods
         where = self._start.layout
         self._period_column = where.starts["period"]
         self._entered_columns = _columns(where, "entered")
@@ -174,11 +175,10 @@ class MarketExpansionEnv(gym.Env):
         if self._done:
             raise RuntimeError("the episode has ended; call reset() before step()")
         shares, enter = self.codec.decide_one(action, self._selling)
-        self.state, figures, rewards, observations = advance(
-            self.kernel, self.state, shares, enter, self._stream
+        self.state, figures, rewards, observations = self._advance(
+            self.state, shares, enter, self._stream
         )
-        info = period_info(figures, 0)
-        info.update(self._start_info())
+        info = self._start_info(period_info(figures, 0))
         terminated = info["period"] >= self.params.periods or info["bankrupt"]
         self._done = terminated
         self._last_info = info
@@ -200,6 +200,7 @@ class MarketExpansionEnv(gym.Env):
         self.kernel = self._draws.rows(self._values)
         self._features = self._observed_parameters()
         self._start = initial_state(self.kernel, 1, self.params.noise)
+        self._advance = Stepper(self.kernel, 1)
 
     def _observed_parameters(self) -> np.ndarray | None:
         """The parameter features appended to every observation, if observed."""
@@ -250,16 +251,17 @@ class MarketExpansionEnv(gym.Env):
             f"profit {info.get('profit', 0.0):.1f}"
         )
 
-    def _start_info(self) -> dict[str, Any]:
-        """What the agent may read before deciding; notes the selling segments."""
+    def _start_info(self, info: dict[str, Any] | None = None) -> dict[str, Any]:
+        """``info`` with what the agent may read before deciding; notes the
+        selling segments."""
         assert self.state is not None
         row = self.state.data[0]
         entered, self._selling, mask = self._entry_pattern(row)
-        info: dict[str, Any] = {
-            "period": int(row[self._period_column]),
-            "open": entered.copy(),  # copies: callers may write into info,
-            "selling": self._selling.copy(),  # the env decodes with its own
-        }
+        if info is None:
+            info = {}
+        info["period"] = int(row.item(self._period_column))
+        info["open"] = entered.copy()  # copies: callers may write into info,
+        info["selling"] = self._selling.copy()  # the env decodes with its own
         if mask is not None:
             info["action_mask"] = mask.copy()
         return info

@@ -19,6 +19,7 @@ from gtmgym.envs.kernel import compiled_cache  # noqa: F401  # isort: skip
 from gtmgym.envs.kernel.advance import (
     NonFiniteStateError,
     Period,
+    Stepper,
     advance,
     available_money,
     entry,
@@ -33,6 +34,7 @@ __all__ = [
     "Params",
     "Period",
     "PeriodFigures",
+    "Stepper",
     "advance",
     "available_money",
     "entry",

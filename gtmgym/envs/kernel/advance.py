@@ -85,30 +85,87 @@ def advance(
         NonFiniteStateError: a figure, reward or state entry of the period is
             not finite (or a random draw was given a non-finite input).
     """
-    num_envs = state.data.shape[0]
-    if params.data.shape[0] not in (1, num_envs):
-        raise ValueError(f"{params.data.shape[0]} parameter rows for {num_envs} markets")
-    s, c = params.n_segments, params.n_channels
-    figures_layout = PeriodFigures.layout_for(s, c)
-    next_state, figures, rewards, observations, finite = advance_batch(
-        params.data,
-        params.layout.offsets,
-        state.layout.offsets,
-        figures_layout.offsets,
-        state.data,
-        np.ascontiguousarray(shares, dtype=np.float64),
-        np.ascontiguousarray(enter, dtype=np.bool_),
-        streams is not None,
-        _no_streams(num_envs) if streams is None else streams,
-        observation_size(s, c),
-        state.layout.starts["budget_left"],
-        num_envs >= PARALLEL_FROM,
-    )
-    next_record = MarketState.wrap(next_state, state.layout)
-    figures_record = PeriodFigures.wrap(figures, figures_layout)
-    if not finite.all():
-        raise NonFiniteStateError(non_finite_message(state, next_record, figures_record, rewards))
-    return Period(next_record, figures_record, rewards, observations)
+    return Stepper(params, state.data.shape[0])(state, shares, enter, streams)
+
+
+class Stepper:
+    """:func:`advance` for one batch of parameters and a number of markets,
+    with what the compiled call needs besides the state worked out once: a
+    caller that plays many periods of the same markets (the environments)
+    keeps one."""
+
+    __slots__ = ("_arguments", "_figures", "_num_envs", "_observations", "_play", "_widths")
+
+    def __init__(self, params: Params, num_envs: int) -> None:
+        if params.data.shape[0] not in (1, num_envs):
+            raise ValueError(f"{params.data.shape[0]} parameter rows for {num_envs} markets")
+        s, c = params.n_segments, params.n_channels
+        state_layout = MarketState.layout_for(s, c)
+        self._figures = PeriodFigures.layout_for(s, c)
+        self._num_envs = num_envs
+        self._widths = (num_envs * state_layout.width, num_envs * self._figures.width)
+        self._observations = (num_envs, observation_size(s, c))
+        self._play = advance_threaded if num_envs >= PARALLEL_FROM else advance_serial
+        self._arguments = (
+            params.data,
+            params.layout.offsets,
+            state_layout.offsets,
+            self._figures.offsets,
+            _no_streams(num_envs),
+            state_layout.starts["budget_left"],
+        )
+
+    def __call__(
+        self,
+        state: MarketState,
+        shares: np.ndarray,
+        enter: np.ndarray,
+        streams: np.ndarray | None = None,
+    ) -> Period:
+        """:func:`advance` of ``state``, ``shares``, ``enter`` and ``streams``."""
+        num_envs = self._num_envs
+        if state.data.shape[0] != num_envs:
+            raise ValueError(f"a state of {state.data.shape[0]} markets for {num_envs}")
+        params, params_offsets, state_offsets, figure_offsets, no_streams, budget_left = (
+            self._arguments
+        )
+        # one buffer for the results (each array a compiled call returns costs
+        # more than the period of a small market): next state, figures, reward
+        state_width, figures_width = self._widths
+        results = np.empty(state_width + figures_width + num_envs)
+        next_state = results[:state_width].reshape(num_envs, -1)
+        figures = results[state_width:-num_envs].reshape(num_envs, -1)
+        rewards = results[-num_envs:]
+        observations = np.empty(self._observations, dtype=np.float32)
+        finite = self._play(
+            params,
+            params_offsets,
+            state_offsets,
+            figure_offsets,
+            state.data,
+            _as(shares, np.float64),
+            _as(enter, np.bool_),
+            streams is not None,
+            no_streams if streams is None else streams,
+            budget_left,
+            next_state,
+            figures,
+            rewards,
+            observations,
+        )
+        next_record = MarketState.wrap(next_state, state.layout)
+        figures_record = PeriodFigures.wrap(figures, self._figures)
+        if not finite:
+            message = non_finite_message(state, next_record, figures_record, rewards)
+            raise NonFiniteStateError(message)
+        return Period(next_record, figures_record, rewards, observations)
+
+
+def _as(values: np.ndarray, dtype: type) -> np.ndarray:
+    """``values`` as a C-contiguous array of ``dtype`` (itself when it is one)."""
+    if type(values) is np.ndarray and values.dtype == dtype and values.flags.c_contiguous:
+        return values
+    return np.ascontiguousarray(values, dtype=dtype)
 
 
 def observe_states(params: Params, state: MarketState) -> np.ndarray:
@@ -192,47 +249,36 @@ def _where(index: tuple[int, ...]) -> str:
     return f"[{', '.join(map(str, index))}]" if index else ""
 
 
+@njit(cache=True)
+def advance_serial(*arguments):
+    """Every market's period into the outputs, in turn (the arguments are
+    :func:`_advance_market`'s after ``n``); whether all came out finite."""
+    drift = 0.0
+    for n in range(arguments[4].shape[0]):  # the state's markets
+        drift += _advance_market(n, *arguments)
+    return drift == 0.0
+
 
 @njit(cache=True, parallel=True)
-def advance_batch(
-    params, params_offsets, state_offsets, figure_offsets, state, shares, enter,
-    noisy, streams, observation_width, budget_left_column, threaded,
-):  # fmt: skip
-    """(next state, figures, rewards, observations, finite per market).
-
-    ``threaded`` spreads the markets over numba's threads; otherwise they run
-    in turn on this one (a thread pool's start costs more than a small batch).
-    """
-    out = _outputs(state, figure_offsets, observation_width)
-    inputs = (params, params_offsets, state_offsets, figure_offsets, state, shares, enter)
-    if threaded:
-        for n in prange(state.shape[0]):
-            _advance_market(n, *inputs, noisy, streams, budget_left_column, *out)
-    else:
-        for n in range(state.shape[0]):
-            _advance_market(n, *inputs, noisy, streams, budget_left_column, *out)
-    return out
-
-
-@njit(cache=True)
-def _outputs(state, figure_offsets, observation_width):
-    """Empty (next state, figures, rewards, observations, finite) for a batch."""
-    num_envs = state.shape[0]
-    return (
-        np.empty_like(state),
-        np.empty((num_envs, figure_offsets[-1])),
-        np.empty(num_envs),
-        np.empty((num_envs, observation_width), dtype=np.float32),
-        np.empty(num_envs, dtype=np.bool_),
-    )
+def advance_threaded(*arguments):
+    """:func:`advance_serial` with the markets spread over numba's threads (a
+    thread pool's start costs more than a small batch: see ``PARALLEL_FROM``)."""
+    drift = 0.0
+    for n in prange(arguments[4].shape[0]):
+        drift += _advance_market(n, *arguments)
+    return drift == 0.0
 
 
 @njit(cache=True)
 def _advance_market(
     n, params, params_offsets, state_offsets, figure_offsets, state, shares, enter,
-    noisy, streams, budget_left_column, next_state, figures, rewards, observations, finite,
+    noisy, streams, budget_left_column, next_state, figures, rewards, observations,
 ):  # fmt: skip
-    """Market ``n``'s period, reward, observation and finiteness, into the outputs."""
+    """Market ``n``'s period, reward and observation, into the outputs.
+
+    Returns 0.0 if every figure, the reward and the state came out finite,
+    else NaN (``x - x`` is 0 for a finite ``x``, NaN for NaN or an infinity).
+    """
     n_segments, n_channels = shares.shape[1], shares.shape[2]
     p = market_params(params, params_offsets, n, n_segments, n_channels)
     s = state_view(state[n], state_offsets, n_segments, n_channels)
@@ -241,14 +287,13 @@ def _advance_market(
     play_period(p, s, shares[n], enter[n], noisy, streams[n], out, f)
     rewards[n] = reward(p, s, f)
     observe(p, out, observations[n])
-    # x - x is 0 for a finite x and NaN for NaN or an infinity: one sum per row
     drift = rewards[n] - rewards[n]
     for value in figures[n]:
         drift += value - value
     for k in range(next_state.shape[1]):
         if k != budget_left_column:  # infinite when the budget has no total
             drift += next_state[n, k] - next_state[n, k]
-    finite[n] = drift == 0.0
+    return drift
 
 
 @njit(cache=True, inline="always")

@@ -1,7 +1,7 @@
 """numba's on-disk cache, made to go stale when any model file changes.
 
 numba keys each cached function on its own source file's modification time
-and size. Compiled code calls compiled code in other files (``advance_batch``
+and size. Compiled code calls compiled code in other files (``advance_serial``
 calls ``play_period``, ``reward`` and ``observe``) and freezes the global constants it reads, so
 editing ``reward.py`` alone would leave ``advance.py``'s cached machine code,
 with the old reward inlined, valid.
