@@ -20,85 +20,34 @@ from gtmgym.envs.scenario import Scenario
 
 FloatArray = np.ndarray
 
+
 @dataclass(frozen=True, eq=False)
 class MarketParams:
-    """Model parameters as arrays: ``S`` segments, ``C`` channels.
+    """A scenario's model parameters: ``S`` segments, ``C`` channels.
 
-    Shapes: per segment ``(S,)``, per channel ``(C,)``, per segment and
-    channel ``(S, C)``. Money is in the scenario's currency.
+    The model's parameters are the fields of the kernel's one-row record
+    :attr:`kernel` (:class:`~gtmgym.envs.kernel.layouts.Params`, which lists
+    them), read here as attributes of one market: ``params.churn`` is an
+    ``(S,)`` array, ``params.effectiveness`` ``(S, C)``,
+    ``params.budget_per_period`` a float, ``params.periods`` an int; arrays
+    are read-only. Beside them: the objective by name, which pairs a channel
+    reaches, and what the action catalogue and the agents derive. Money is in
+    the scenario's currency.
     """
 
     n_segments: int
     n_channels: int
-    periods: int
     noise: bool
     objective: str
-    discount_rate: float
-    # segments
-    population: FloatArray
-    growth: FloatArray
-    initial_customers: FloatArray
-    revenue: FloatArray
-    margin: FloatArray
-    churn: FloatArray
-    open_at_start: np.ndarray
-    entry_cost: FloatArray
-    entry_delay: np.ndarray
-    operating_cost: FloatArray
-    competitor_share: FloatArray
-    competitor_response: FloatArray
-    competitor_speed: FloatArray
-    shock_sigma: FloatArray
-    shock_persistence: FloatArray
-    event_probability: FloatArray
-    event_cut: FloatArray
-    event_duration: np.ndarray
-    # channels
-    effectiveness: FloatArray
-    available: np.ndarray
-    decay: FloatArray
-    half_saturation: FloatArray
-    half_saturation_pow: FloatArray
-    slope: FloatArray
-    revenue_share: FloatArray
-    min_spend: FloatArray
-    max_spend: FloatArray
-    # budget
-    budget_per_period: float
-    budget_total: float
-    carry_over: bool
-    tracks_cash: bool
-    initial_cash: float
-    bankruptcy_penalty: float
-    # derived
-    shrinks: bool
-    customer_value: FloatArray
-    lifetime_value: FloatArray
-    value_weight: FloatArray
-
-    @cached_property
-    def kernel(self) -> Params:
-        """The parameters as the compiled kernel reads them: a one-row record."""
-        values = {field.name: getattr(self, field.name, None) for field in Params.FIELDS}
-        values["objective"] = OBJECTIVES.index(self.objective)
-        record = Params.from_fields(
-            self.n_segments,
-            self.n_channels,
-            **{name: np.asarray(value, dtype=float)[None] for name, value in values.items()},
-        )
-        record.data.setflags(write=False)
-        return record
+    kernel: Params  # one read-only row
+    available: np.ndarray  # (S, C) bool: the channel reaches the segment
+    customer_value: FloatArray  # (S, C + 1): what a customer earns per period, by source
+    value_weight: FloatArray  # (S, C): how "by value" catalogue entries split money
 
     @classmethod
     def from_scenario(cls, scenario: Scenario) -> MarketParams:
         """Compile a validated scenario into arrays."""
         segments, channels, budget = scenario.segments, scenario.channels, scenario.budget
-
-        def per_segment(values: list[float], dtype: type = np.float64) -> np.ndarray:
-            return _frozen(np.array(values, dtype=dtype))
-
-        def per_channel(values: list[float]) -> np.ndarray:
-            return _frozen(np.array(values, dtype=np.float64))
 
         revenue = np.array([s.revenue_per_customer for s in segments])
         margin = np.array([s.gross_margin for s in segments])
@@ -119,53 +68,83 @@ class MarketParams:
             * np.maximum(margin[:, None] - revenue_share[None, :], 0.0)
             / np.where(margin > 0, margin, 1.0)[:, None]
         )
+        values = {  # every field of the kernel's Params, by name
+            "population": [s.population for s in segments],
+            "initial_customers": [s.initial_customers for s in segments],
+            "open_at_start": [s.open_at_start for s in segments],
+            "growth": [s.growth for s in segments],
+            "churn": churn,
+            "revenue": revenue,
+            "margin": margin,
+            "entry_cost": [s.entry_cost for s in segments],
+            "entry_delay": [s.entry_delay for s in segments],
+            "operating_cost": [s.operating_cost for s in segments],
+            "competitor_share": [s.competitor.share for s in segments],
+            "competitor_response": [s.competitor.response for s in segments],
+            "competitor_speed": [s.competitor.speed for s in segments],
+            "shock_sigma": [s.demand_shock.sigma for s in segments],
+            "shock_persistence": [s.demand_shock.persistence for s in segments],
+            "event_probability": [s.adverse_event.probability for s in segments],
+            "event_cut": [s.adverse_event.demand_cut for s in segments],
+            "event_duration": [s.adverse_event.duration for s in segments],
+            "decay": [c.decay for c in channels],
+            "half_saturation": half_saturation,
+            "half_saturation_pow": hill_power(half_saturation, slope),
+            "slope": slope,
+            "revenue_share": revenue_share,
+            "min_spend": [c.min_spend for c in channels],
+            "max_spend": [np.inf if c.max_spend is None else c.max_spend for c in channels],
+            "effectiveness": effectiveness,
+            "lifetime_value": lifetime_value,
+            "budget_per_period": budget.per_period,
+            "budget_total": np.inf if budget.total is None else budget.total,
+            "carry_over": budget.carry_over,
+            "tracks_cash": budget.initial_cash is not None,
+            "initial_cash": 0.0 if budget.initial_cash is None else budget.initial_cash,
+            "bankruptcy_penalty": budget.bankruptcy_penalty,
+            "shrinks": shrinks(np.array([s.growth for s in segments])),
+            "periods": scenario.periods,
+            "objective": OBJECTIVES.index(scenario.objective),
+            "discount_rate": scenario.discount_rate,
+        }
+        kernel = Params.from_fields(
+            len(segments),
+            len(channels),
+            **{name: np.asarray(value, dtype=float)[None] for name, value in values.items()},
+        )
+        kernel.data.setflags(write=False)
         return cls(
             n_segments=len(segments),
             n_channels=len(channels),
-            periods=scenario.periods,
             noise=scenario.noise,
             objective=scenario.objective,
-            discount_rate=float(scenario.discount_rate),
-            population=per_segment([s.population for s in segments]),
-            growth=per_segment([s.growth for s in segments]),
-            initial_customers=per_segment([s.initial_customers for s in segments]),
-            revenue=_frozen(revenue),
-            margin=_frozen(margin),
-            churn=_frozen(churn),
-            open_at_start=per_segment([s.open_at_start for s in segments], bool),
-            entry_cost=per_segment([s.entry_cost for s in segments]),
-            entry_delay=per_segment([s.entry_delay for s in segments], np.int64),
-            operating_cost=per_segment([s.operating_cost for s in segments]),
-            competitor_share=per_segment([s.competitor.share for s in segments]),
-            competitor_response=per_segment([s.competitor.response for s in segments]),
-            competitor_speed=per_segment([s.competitor.speed for s in segments]),
-            shock_sigma=per_segment([s.demand_shock.sigma for s in segments]),
-            shock_persistence=per_segment([s.demand_shock.persistence for s in segments]),
-            event_probability=per_segment([s.adverse_event.probability for s in segments]),
-            event_cut=per_segment([s.adverse_event.demand_cut for s in segments]),
-            event_duration=per_segment([s.adverse_event.duration for s in segments], np.int64),
-            effectiveness=_frozen(effectiveness),
+            kernel=kernel,
             available=_frozen(effectiveness > 0),
-            decay=per_channel([c.decay for c in channels]),
-            half_saturation=_frozen(half_saturation),
-            half_saturation_pow=_frozen(hill_power(half_saturation, slope)),
-            slope=_frozen(slope),
-            revenue_share=_frozen(revenue_share),
-            min_spend=per_channel([c.min_spend for c in channels]),
-            max_spend=per_channel(
-                [np.inf if c.max_spend is None else c.max_spend for c in channels]
-            ),
-            budget_per_period=float(budget.per_period),
-            budget_total=np.inf if budget.total is None else float(budget.total),
-            carry_over=budget.carry_over,
-            tracks_cash=budget.initial_cash is not None,
-            initial_cash=0.0 if budget.initial_cash is None else float(budget.initial_cash),
-            bankruptcy_penalty=float(budget.bankruptcy_penalty),
-            shrinks=bool(shrinks(np.array([s.growth for s in segments]))),
             customer_value=_frozen(customer_value),
-            lifetime_value=_frozen(lifetime_value),
             value_weight=_frozen(value_weight),
         )
+
+
+def _one_market(name: str) -> cached_property:
+    """The attribute ``name`` of :class:`MarketParams`: the kernel's field of
+    that name for its one market (a read-only array, or a Python number)."""
+
+    def read(params: MarketParams) -> object:
+        value = getattr(params.kernel, name)[0]
+        if value.ndim == 0:
+            return value.item()
+        return _frozen(value)
+
+    read.__name__ = name
+    read.__doc__ = f"the kernel's ``{name}`` of this market"
+    attribute = cached_property(read)
+    attribute.__set_name__(MarketParams, name)
+    return attribute
+
+
+for _field in Params.FIELDS:
+    if _field.name != "objective":  # by name here, by number in the kernel
+        setattr(MarketParams, _field.name, _one_market(_field.name))
 
 
 def customer_values(
