@@ -69,8 +69,12 @@ def test_run_writes_every_output_file(tmp_path):
         "report.md",
         "final_scores.png",
         "learning_curves.png",
-        "spend_heatmap.png",
+        "where_the_money_went.png",
+        "where_the_money_went.pdf",
         "customers_per_segment.png",
+        "profit_waterfall.png",
+        "money.csv",
+        "profit_by_segment.csv",
     ):
         assert (out / name).is_file(), name
     episodes = pd.read_csv(out / "episodes.csv")
