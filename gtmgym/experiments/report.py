@@ -1,9 +1,11 @@
 """Summary, report and plots, rebuilt from an output folder's tidy tables.
 
 The figures (:mod:`gtmgym.experiments.plots`) are PNGs with a PDF beside
-each; the money they draw is in ``money.csv`` (where it went, per agent and
-item) and ``profit_by_segment.csv`` (the waterfall's steps), with a
-``scenario`` column.
+each; ``report.html`` is ``report.md`` with them embedded
+(:mod:`gtmgym.experiments.html_report`). The money they draw is in
+``money.csv`` (where it went, per agent and item) and
+``profit_by_segment.csv`` (the waterfall's steps), with a ``scenario``
+column.
 
 A suite's report has a section per scenario (its ranked table and figures,
 named ``<figure>__<scenario>.png``), then the aggregate across scenarios
@@ -23,6 +25,7 @@ import yaml
 
 from gtmgym.experiments import plots
 from gtmgym.experiments.aggregate import SuiteAggregate, aggregate
+from gtmgym.experiments.html_report import markdown_to_html
 from gtmgym.experiments.reference import RandomReference, random_reference
 from gtmgym.experiments.store import CONFIG, OutputError, write_atomic
 from gtmgym.experiments.styles import AgentStyle, agent_styles
@@ -59,8 +62,9 @@ def read_table(run_dir: Path, table: str) -> pd.DataFrame:
 
 
 def build_report(run_dir: str | Path) -> pd.DataFrame:
-    """Write ``summary.csv``, ``report.md`` and the PNG plots (and a suite's
-    aggregate tables); return the summary."""
+    """Write ``summary.csv``, ``report.md``, the same as a self-contained
+    ``report.html``, the plots (and a suite's aggregate tables); return the
+    summary."""
     run_dir = Path(run_dir)
     episodes = read_table(run_dir, "episodes")
     if episodes.empty:
@@ -89,6 +93,7 @@ def build_report(run_dir: str | Path) -> pd.DataFrame:
         text = _markdown(run_dir, config, summary, figures, reference)
     _write_money_tables(run_dir, drawing)
     write_atomic(run_dir / "report.md", text)
+    write_atomic(run_dir / "report.html", markdown_to_html(text, run_dir))
     return summary
 
 
