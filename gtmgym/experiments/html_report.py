@@ -15,10 +15,13 @@ from __future__ import annotations
 import base64
 import html
 import re
+import struct
 from pathlib import Path
 
+from gtmgym.experiments.plots import PNG_DPI
 from gtmgym.experiments.store import OutputError
 
+CSS_PIXELS_PER_INCH = 110  # a little above CSS's 96, for 7-8 pt text on a screen
 IMAGE = re.compile(r"^!\[(?P<alt>[^\]]*)\]\((?P<file>[^)\s]+)\)$")
 STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto;
@@ -113,14 +116,25 @@ def _table(lines: list[str]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{cells}</tbody></table>"
 
 
+def _width(content: bytes) -> str:
+    """A PNG's width attribute at the size it was drawn for (a column
+    figure shown a column wide, not the page's), from its pixels and dpi."""
+    if content[:8] != b"\x89PNG\r\n\x1a\n":
+        return ""
+    (pixels,) = struct.unpack(">I", content[16:20])
+    return f' width="{round(pixels / PNG_DPI * CSS_PIXELS_PER_INCH)}"'
+
+
 def _figure(match: re.Match, run_dir: Path) -> str:
     alt, name = match["alt"], match["file"]
     path = run_dir / name
     media = MEDIA.get(path.suffix)
     if media is None or not path.is_file() or path.parent.resolve() != run_dir.resolve():
         raise OutputError(f"{run_dir}: report.md shows {name!r}, which is not a figure here")
-    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    content = path.read_bytes()
+    data = base64.b64encode(content).decode("ascii")
     return (
-        f'<figure><img src="data:{media};base64,{data}" alt="{html.escape(alt)}">'
+        f'<figure><img src="data:{media};base64,{data}"{_width(content)} '
+        f'alt="{html.escape(alt)}">'
         f"<figcaption>{html.escape(alt)}</figcaption></figure>"
     )

@@ -31,10 +31,10 @@ PALETTE = (
     "#117733",
     "#88CCEE",
     "#882255",
-    "#DDCC77",
     "#44AA99",
     "#AA4499",
     "#999933",
+    "#DDCC77",  # the palest last: to a2c, seldom drawn
 )
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "<", ">", "h", "p", "8")
 LINE_STYLES = ("--", "-.", ":", (0, (5, 1, 1, 1, 1, 1)))  # solid is the planner's
