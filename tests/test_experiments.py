@@ -69,8 +69,12 @@ def test_run_writes_every_output_file(tmp_path):
         "report.md",
         "final_scores.png",
         "learning_curves.png",
-        "spend_heatmap.png",
+        "where_the_money_went.png",
+        "where_the_money_went.pdf",
         "customers_per_segment.png",
+        "profit_waterfall.png",
+        "money.csv",
+        "profit_by_segment.csv",
     ):
         assert (out / name).is_file(), name
     episodes = pd.read_csv(out / "episodes.csv")
@@ -115,8 +119,8 @@ def test_run_writes_every_output_file(tmp_path):
     curves = pd.read_csv(out / "curves.csv")
     assert {"scenario", "agent", "seed", "step", "return"} <= set(curves.columns)
     assert set(curves["agent"]) == {"qlearning"}  # only agents that learn have curves
-    assert sorted(curves["step"].unique()) == [60, 120]
-    assert len(curves) == 2 * 2
+    assert sorted(curves["step"].unique()) == [0, 60, 120]  # 0: before training
+    assert len(curves) == 2 * 3
 
 
 def test_report_rebuilds_and_compare_lists_runs(tmp_path):
@@ -294,3 +298,17 @@ def test_every_command_has_help(command):
     result = gtmgym_cli(command, "--help")
     assert result.returncode == 0
     assert "usage: gtmgym " + command in result.stdout
+
+
+def test_a_planners_progress_moves_period_by_period(tmp_path):
+    from gtmgym.experiments.unit import run_unit, units_of
+
+    agents = [{"agent": "planner", "hyperparameters": FAST_PLANNER}]
+    experiment = load_experiment(write_experiment(tmp_path, agents=agents, seeds=1))
+    (unit,) = units_of(experiment)
+    fractions: list[float] = []
+    run_unit(unit, fractions.append)
+    periods = experiment.resolved_scenario().periods
+    assert len(fractions) >= unit.eval_episodes * periods  # not one jump at the end
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    assert 0.0 < fractions[0] <= 1.0 / (unit.eval_episodes * periods) + 1e-12

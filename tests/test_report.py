@@ -135,3 +135,30 @@ def test_single_noisy_episodes_above_the_planner_are_a_note_not_a_warning(tmp_pa
     beats = int(summary.loc["greedy", "episodes_beating_planner"])
     assert f"greedy beat it in {beats} of 12 evaluation episodes" in report
     assert "though less on average" in report.split("| rank |")[0]
+
+
+@pytest.mark.parametrize("scale", [1.0, -1.0e3, 1.0e6])
+def test_the_printed_table_fits_80_columns_with_every_agents_name(without_random, scale):
+    import io
+
+    from rich.console import Console
+
+    from gtmgym.agents.registry import AGENTS
+    from gtmgym.cli.experiments import summary_table
+
+    real = pd.read_csv(without_random / "summary.csv")
+    # the run's rows under every registry name, returns scaled up to the widest
+    # numbers a scenario gives (a lifetime value in the millions of budgets)
+    rows = real.iloc[np.arange(len(AGENTS)) % len(real)].assign(agent=list(AGENTS))
+    money = ["iqm_return", "ci_low", "ci_high", "mean_return"]
+    rows[money] = rows[money] * scale
+    rows["pct_of_planner"] = rows["pct_of_planner"] * -10  # -1000.0%
+    stream = io.StringIO()
+    console = Console(file=stream, width=80, record=True)
+    console.print(summary_table(rows, "a title as long as an experiment's name on a scenario"))
+    lines = stream.getvalue().splitlines()
+    assert max(map(len, lines)) <= 80
+    for agent in AGENTS:  # each row on one line, its interval whole
+        (line,) = [text for text in lines if text.split()[1:2] == [agent]]
+        interval = line.split(agent, 1)[1].split("]")[0] + "]"
+        assert interval.count("[") == 1 and ", " in interval, line

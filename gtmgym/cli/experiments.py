@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
+from rich import box
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -27,10 +28,11 @@ from rich.table import Table
 from gtmgym.experiments.config import Experiment, ExperimentError, load_experiment
 from gtmgym.experiments.report import (
     AGGREGATE_HEADER,
-    SUMMARY_HEADER,
+    SHORT_SUMMARY_HEADER,
     aggregate_rows,
     build_report,
     read_table,
+    significant_decimals,
     summary_rows,
     yardstick_note,
     yardstick_warning,
@@ -274,11 +276,15 @@ def _print_warning(summary: pd.DataFrame, prefix: str = "") -> None:
 
 
 def summary_table(summary: pd.DataFrame, title: str) -> Table:
-    return _text_table(SUMMARY_HEADER, summary_rows(summary), title)
+    """The ranked summary for a terminal: returns to four significant digits
+    and a frame without side rules, so that it fits 80 columns."""
+    returns = summary[["iqm_return", "ci_low", "ci_high", "mean_return"]]
+    rows = summary_rows(summary, significant_decimals(returns))
+    return _text_table(SHORT_SUMMARY_HEADER, rows, title)
 
 
 def _text_table(header: list[str], rows: list[list[str]], title: str) -> Table:
-    table = Table(title=title)
+    table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False)
     for column in header:
         table.add_column(column, justify="left" if column == "agent" else "right")
     for row in rows:

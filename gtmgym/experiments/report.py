@@ -1,5 +1,12 @@
 """Summary, report and plots, rebuilt from an output folder's tidy tables.
 
+The figures (:mod:`gtmgym.experiments.plots`) are PNGs with a PDF beside
+each; ``report.html`` is ``report.md`` with them embedded
+(:mod:`gtmgym.experiments.html_report`). The money they draw is in
+``money.csv`` (where it went, per agent and item) and
+``profit_by_segment.csv`` (the waterfall's steps), with a ``scenario``
+column.
+
 A suite's report has a section per scenario (its ranked table and figures,
 named ``<figure>__<scenario>.png``), then the aggregate across scenarios
 (:mod:`gtmgym.experiments.aggregate`): ``aggregate.csv``, ``improvement.csv``,
@@ -8,6 +15,7 @@ named ``<figure>__<scenario>.png``), then the aggregate across scenarios
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,25 +25,31 @@ import yaml
 
 from gtmgym.experiments import plots
 from gtmgym.experiments.aggregate import SuiteAggregate, aggregate
+from gtmgym.experiments.html_report import markdown_to_html
 from gtmgym.experiments.reference import RandomReference, random_reference
 from gtmgym.experiments.store import CONFIG, OutputError, write_atomic
+from gtmgym.experiments.styles import AgentStyle, agent_styles
 from gtmgym.experiments.summary import PLANNER, TIE, summarise
 
 PLOTS = {
     "learning_curves": "learning_curves.png",
     "final_scores": "final_scores.png",
-    "spend": "spend_heatmap.png",
+    "money": "where_the_money_went.png",
     "customers": "customers_per_segment.png",
+    "waterfall": "profit_waterfall.png",
 }
 SUITE_PLOTS = {"aggregate": "aggregate_scores.png", "profiles": "performance_profiles.png"}
 TITLES = {
     "learning_curves": "Learning curves",
     "final_scores": "Final scores",
-    "spend": "Where the money went",
+    "money": "Where the money went",
     "customers": "Customers per segment",
+    "waterfall": "Profit per segment",
     "aggregate": "Aggregate normalised scores",
     "profiles": "Performance profiles",
 }
+# the tables behind the money figures, every scenario's rows in one file
+MONEY_TABLES = {"money": "money.csv", "waterfall": "profit_by_segment.csv"}
 
 
 def read_table(run_dir: Path, table: str) -> pd.DataFrame:
@@ -48,8 +62,9 @@ def read_table(run_dir: Path, table: str) -> pd.DataFrame:
 
 
 def build_report(run_dir: str | Path) -> pd.DataFrame:
-    """Write ``summary.csv``, ``report.md`` and the PNG plots (and a suite's
-    aggregate tables); return the summary."""
+    """Write ``summary.csv``, ``report.md``, the same as a self-contained
+    ``report.html``, the plots (and a suite's aggregate tables); return the
+    summary."""
     run_dir = Path(run_dir)
     episodes = read_table(run_dir, "episodes")
     if episodes.empty:
@@ -66,14 +81,51 @@ def build_report(run_dir: str | Path) -> pd.DataFrame:
         summary = summary.sort_values("scenario", key=lambda s: s.map(position), kind="stable")
         summary = summary.reset_index(drop=True)
     write_atomic(run_dir / "summary.csv", summary.to_csv(index=False))
+    drawing = Drawing(
+        styles=agent_styles(summary["agent"]),
+        units={name: plots.return_unit(o) for name, o in objectives(config).items()},
+    )
     if suite:
         tables = {"episodes": episodes, "curves": curves, "allocations": allocations}
-        text = _suite_report(run_dir, config, tables, summary, scenarios, reference)
+        text = _suite_report(run_dir, config, tables, summary, scenarios, reference, drawing)
     else:
-        figures = _figures(run_dir, curves, summary, allocations, suffix="")
+        figures = _figures(run_dir, curves, summary, allocations, "", drawing)
         text = _markdown(run_dir, config, summary, figures, reference)
+    _write_money_tables(run_dir, drawing)
     write_atomic(run_dir / "report.md", text)
+    write_atomic(run_dir / "report.html", markdown_to_html(text, run_dir))
     return summary
+
+
+@dataclass
+class Drawing:
+    """What every figure of a report shares: each agent's style, each
+    scenario's unit of return; and the money tables as they are drawn."""
+
+    styles: dict[str, AgentStyle]
+    units: dict[str, str]
+    money: dict[str, list[pd.DataFrame]] = field(
+        default_factory=lambda: {key: [] for key in MONEY_TABLES}
+    )
+
+
+def objectives(config: dict[str, Any]) -> dict[str, str]:
+    """Each scenario's objective, from the resolved scenarios of config.yaml."""
+    entries = [config.get("scenario")] + [
+        entry.get("scenario") for entry in config.get("scenarios") or [] if isinstance(entry, dict)
+    ]
+    return {
+        entry["name"]: entry.get("objective", "profit")
+        for entry in entries
+        if isinstance(entry, dict) and isinstance(entry.get("name"), str)
+    }
+
+
+def _write_money_tables(run_dir: Path, drawing: Drawing) -> None:
+    for key, name in MONEY_TABLES.items():
+        frames = drawing.money[key]
+        table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+        write_atomic(run_dir / name, table.to_csv(index=False))
 
 
 def _suite_report(
@@ -83,6 +135,7 @@ def _suite_report(
     summary: pd.DataFrame,
     scenarios: list[str],
     reference: RandomReference,
+    drawing: Drawing,
 ) -> str:
     """Each scenario's figures, the aggregate's tables and figures; the report."""
     sections = {
@@ -91,12 +144,13 @@ def _suite_report(
             _of(tables["curves"], scenario),
             _of(summary, scenario),
             _of(tables["allocations"], scenario),
-            suffix=f"__{scenario}",
+            f"__{scenario}",
+            drawing,
         )
         for scenario in scenarios
     }
     suite = aggregate(tables["episodes"], summary, reference.returns)
-    figures = _write_aggregate(run_dir, suite)
+    figures = _write_aggregate(run_dir, suite, drawing)
     return _suite_markdown(run_dir, config, summary, sections, suite, figures, reference)
 
 
@@ -126,32 +180,61 @@ def _figures(
     summary: pd.DataFrame,
     allocations: pd.DataFrame,
     suffix: str,
+    drawing: Drawing,
 ) -> dict[str, Path]:
-    """One scenario's figures, ``suffix`` before ``.png`` in their names."""
+    """One scenario's figures, ``suffix`` before ``.png`` in their names
+    (each with a PDF beside it); its money tables join ``drawing``'s."""
 
     def path(key: str) -> Path:
         return run_dir / PLOTS[key].replace(".png", f"{suffix}.png")
 
+    scenario = summary["scenario"].iloc[0]
+    unit, styles = drawing.units.get(scenario, "return"), drawing.styles
     figures = {
-        "learning_curves": plots.learning_curves(curves, summary, path("learning_curves")),
-        "final_scores": plots.final_scores(summary, path("final_scores")),
+        "learning_curves": plots.save(
+            plots.learning_curves(curves, summary, styles, unit), path("learning_curves")
+        ),
+        "final_scores": plots.save(plots.final_scores(summary, styles, unit), path("final_scores")),
     }
-    if not allocations.empty:
-        figures["spend"] = plots.spend_heatmaps(allocations, path("spend"))
-        figures["customers"] = plots.customers_over_time(allocations, path("customers"))
+    if allocations.empty:
+        return figures
+    ranked = [agent for agent in summary["agent"] if agent in set(allocations["agent"])]
+    money = plots.money_table(allocations)
+    figures["money"] = plots.save(plots.where_the_money_went(money, ranked), path("money"))
+    figures["customers"] = plots.save(
+        plots.customers_over_time(allocations, styles), path("customers")
+    )
+    drawing.money["money"].append(money.assign(scenario=scenario))
+    profits = plots.segment_profits(allocations)
+    if not profits.empty:
+        shown = waterfall_agents(ranked)
+        figures["waterfall"] = plots.save(plots.profit_waterfall(profits, shown), path("waterfall"))
+        drawing.money["waterfall"].append(profits.assign(scenario=scenario))
     return figures
 
 
-def _write_aggregate(run_dir: Path, suite: SuiteAggregate) -> dict[str, Path]:
+def waterfall_agents(ranked: list[str]) -> list[str]:
+    """Whose profit the waterfall breaks down: the planner and the best of
+    the others (the first two by IQM without a planner)."""
+    others = [agent for agent in ranked if agent != PLANNER]
+    return [PLANNER, *others[:1]] if PLANNER in ranked else others[:2]
+
+
+def _write_aggregate(run_dir: Path, suite: SuiteAggregate, drawing: Drawing) -> dict[str, Path]:
     """The aggregate's tables and figures; no figures when nothing is normalised."""
     write_atomic(run_dir / "aggregate.csv", suite.table.to_csv(index=False))
     write_atomic(run_dir / "improvement.csv", suite.improvement.to_csv(index=False))
     write_atomic(run_dir / "profiles.csv", suite.profile_rows().to_csv(index=False))
     if suite.table.empty:
         return {}
+    styles = drawing.styles
     return {
-        "aggregate": plots.aggregate_scores(suite.table, run_dir / SUITE_PLOTS["aggregate"]),
-        "profiles": plots.performance_profiles(suite.profiles, run_dir / SUITE_PLOTS["profiles"]),
+        "aggregate": plots.save(
+            plots.aggregate_scores(suite.table, styles), run_dir / SUITE_PLOTS["aggregate"]
+        ),
+        "profiles": plots.save(
+            plots.performance_profiles(suite.profiles, styles), run_dir / SUITE_PLOTS["profiles"]
+        ),
     }
 
 
@@ -374,10 +457,13 @@ def _beat(row: Any, name_scenario: bool = False) -> str:
 
 
 SUMMARY_HEADER = ["rank", "agent", "IQM return [95% CI]", "mean return", "% of planner", "seeds"]
+# the terminal's, to fit 80 columns (tests/test_report.py prints every agent's name in it)
+SHORT_SUMMARY_HEADER = ["rank", "agent", "IQM return [95% CI]", "mean", "% planner", "seeds"]
 
 
-def summary_rows(summary: pd.DataFrame) -> list[list[str]]:
-    """The ranked summary as rows of text, under :data:`SUMMARY_HEADER`."""
+def summary_rows(summary: pd.DataFrame, decimals: int = 3) -> list[list[str]]:
+    """The ranked summary as rows of text, under :data:`SUMMARY_HEADER`,
+    returns with ``decimals`` digits after the point."""
     rows = []
     for rank, row in enumerate(summary.itertuples(index=False), start=1):
         pct = "" if pd.isna(row.pct_of_planner) else f"{row.pct_of_planner:.1f}%"
@@ -385,13 +471,26 @@ def summary_rows(summary: pd.DataFrame) -> list[list[str]]:
             [
                 str(rank),
                 row.agent,
-                f"{row.iqm_return:.3f} [{row.ci_low:.3f}, {row.ci_high:.3f}]",
-                f"{row.mean_return:.3f}",
+                f"{row.iqm_return:.{decimals}f} "
+                f"[{row.ci_low:.{decimals}f}, {row.ci_high:.{decimals}f}]",
+                f"{row.mean_return:.{decimals}f}",
                 pct,
                 str(row.n_seeds),
             ]
         )
     return rows
+
+
+def significant_decimals(values: Any, digits: int = 4) -> int:
+    """Decimals that give the largest of ``values`` ``digits`` significant
+    digits (3 for 3.349, 1 for 123.4, 0 from 1000 on), one for every row of a
+    table so that its numbers line up."""
+    finite = np.abs(np.asarray(values, dtype=float))
+    finite = finite[np.isfinite(finite)]
+    largest = float(finite.max()) if finite.size else 0.0
+    if largest < 1.0:
+        return digits - 1
+    return int(max(0, digits - 1 - np.floor(np.log10(largest))))
 
 
 AGGREGATE_HEADER = ["rank", "agent", "IQM [95% CI]", "mean [95% CI]", "runs"]

@@ -100,6 +100,50 @@ def bootstrap_replicates(
     return np.asarray(replicates, dtype=float)
 
 
+ColumnStatistic = Callable[[np.ndarray], np.ndarray]
+
+
+def iqm_columns(table: np.ndarray) -> np.ndarray:
+    """:func:`iqm` of each column of a (scores, points) table at once."""
+    ordered = np.sort(np.asarray(table, dtype=float), axis=0)
+    cut = int(0.25 * ordered.shape[0])
+    return ordered[cut : ordered.shape[0] - cut].mean(axis=0)
+
+
+def mean_columns(table: np.ndarray) -> np.ndarray:
+    """:func:`mean` of each column of a (scores, points) table."""
+    return np.asarray(table, dtype=float).mean(axis=0)
+
+
+def bootstrap_bands(
+    runs: np.ndarray,
+    statistic: ColumnStatistic,
+    confidence: float = 0.95,
+    repetitions: int = 2000,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pointwise percentile bands of ``statistic`` over runs, column by column.
+
+    Args:
+        runs: (n_runs, n_points), e.g. one row per seed and a column per
+            period; each replicate resamples whole rows, so a band is over
+            seeds, not over points.
+        statistic: a table's statistic per column (:func:`iqm_columns`,
+            :func:`mean_columns`).
+
+    Returns:
+        The estimate, low and high end of each column.
+    """
+    table = np.asarray(runs, dtype=float)
+    if table.ndim != 2 or table.shape[0] == 0:
+        raise ValueError(f"bootstrap_bands needs a (runs, points) table, got shape {table.shape}")
+    rng = np.random.default_rng(seed)
+    rows = rng.integers(0, table.shape[0], (repetitions, table.shape[0]))
+    replicates = np.stack([statistic(table[chosen]) for chosen in rows])
+    low, high = _percentiles(replicates, confidence)
+    return statistic(table), low, high
+
+
 @dataclass(frozen=True)
 class Profile:
     """A performance profile with its pointwise bootstrap band."""

@@ -92,7 +92,9 @@ def units_of(experiment: Experiment) -> list[Unit]:
 
 
 def run_unit(unit: Unit, progress: Progress | None = None) -> UnitResult:
-    """Train (if the agent learns), evaluate at checkpoints and at the end."""
+    """Train (if the agent learns), evaluate before training, at checkpoints
+    and at the end; ``progress`` hears the fraction done, period by period
+    in the final evaluation (where a planner spends its time)."""
     agent = make(
         unit.agent,
         unit.scenario,
@@ -104,20 +106,25 @@ def run_unit(unit: Unit, progress: Progress | None = None) -> UnitResult:
         agent.log_training(unit.tensorboard, unit.run_name)
     report = progress or (lambda fraction: None)
     curve_rows = []
-    if agent.learns and unit.train_steps > 0:
+    trains = agent.learns and unit.train_steps > 0
+    if trains:
         agent.check_budget(unit.train_steps)
         done = 0
-        for checkpoint in range(1, unit.checkpoints + 1):
+        for checkpoint in range(unit.checkpoints + 1):  # 0: the untrained agent
             target = unit.train_steps * checkpoint // unit.checkpoints
-            agent.learn(target - done)
+            if target > done:
+                agent.learn(target - done)
             done = target
             scores = evaluate(agent, episodes=unit.eval_episodes, seed=unit.first_eval_seed)
             curve_rows.append({"step": done, "return": float(scores["return"].mean())})
             report(0.9 * checkpoint / unit.checkpoints)
+    start = 0.9 if trains else 0.0  # the rest of the bar, period by period
     episodes, allocations = evaluate_with_periods(
-        agent, episodes=unit.eval_episodes, seed=unit.first_eval_seed
+        agent,
+        episodes=unit.eval_episodes,
+        seed=unit.first_eval_seed,
+        progress=lambda fraction: report(start + (1.0 - start) * fraction),
     )
-    report(1.0)
     keys = {"scenario": unit.scenario_name, "agent": unit.label, "seed": unit.seed}
     curves = pd.DataFrame(curve_rows, columns=["step", "return"])
     return UnitResult(
