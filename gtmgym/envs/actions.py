@@ -24,7 +24,22 @@ class InvalidActionError(ValueError):
     """An action that is not in the environment's action space."""
 
 
-class ContinuousActions:
+class _ActionCodec:
+    """What every action mode shares: one action decided as a batch of one."""
+
+    def check(self, actions: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def decode(self, actions: np.ndarray, selling: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        raise NotImplementedError
+
+    def decide_one(self, action: Any, selling: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`check` and :meth:`decode` of one action, as a batch of one."""
+        shares, enter = self.decode(self.check(np.asarray(action)[None]), selling[None])
+        return np.ascontiguousarray(shares), enter
+
+
+class ContinuousActions(_ActionCodec):
     """Box in [-1, 1]: one weight per (segment, channel), a hold-back weight,
     then one entry switch per segment.
 
@@ -61,11 +76,6 @@ class ContinuousActions:
         shares = weights[:, :-1].reshape((-1, *self._shape))
         return shares, actions[:, self._n_weights :] > 0.0
 
-    def decide_one(self, action: Any, selling: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """:meth:`check` and :meth:`decode` of one action, as a batch of one."""
-        shares, enter = self.decode(self.check(np.asarray(action)[None]), selling[None])
-        return np.ascontiguousarray(shares), enter
-
     def describe(self) -> list[str]:
         return [
             f"Box(-1, 1, shape={self.space.shape}): S*C={self._n_weights - 1} "
@@ -73,7 +83,7 @@ class ContinuousActions:
         ]
 
 
-class MultiDiscreteActions:
+class MultiDiscreteActions(_ActionCodec):
     """A spend level per (segment, channel), then an entry flag per segment.
 
     Level ``l`` of ``L`` asks for ``l / L`` of the available money; when the
@@ -108,11 +118,6 @@ class MultiDiscreteActions:
         shares = (asked / scale).reshape((-1, *self._shape))
         return shares, actions[:, self._n_pairs :] == 1
 
-    def decide_one(self, action: Any, selling: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """:meth:`check` and :meth:`decode` of one action, as a batch of one."""
-        shares, enter = self.decode(self.check(np.asarray(action)[None]), selling[None])
-        return np.ascontiguousarray(shares), enter
-
     def describe(self) -> list[str]:
         return [
             f"MultiDiscrete({self._nvec.tolist()}): a level 0..{self._levels} per "
@@ -132,7 +137,7 @@ class CatalogueEntry:
     needs_selling: np.ndarray  # (S,) bool: meaningful only if these sell
 
 
-class DiscreteActions:
+class DiscreteActions(_ActionCodec):
     """A printable catalogue of allocations, for DQN and tabular agents.
 
     Entries: hold back; for each spend level, an even split over the selling

@@ -138,11 +138,9 @@ class MarketExpansionEnv(gym.Env):
         self._advance = Stepper(self.kernel, 1)  # kernel.advance of this market's periods
         where = self._start.layout
         self._period_column = where.starts["period"]
-        self._entered_columns = _columns(where, "entered")
-        self._countdown_columns = _columns(where, "countdown")
+        entered, countdown = _columns(where, "entered"), _columns(where, "countdown")
         self._entry_columns = slice(  # both fields: the memo key of an entry pattern
-            min(self._entered_columns.start, self._countdown_columns.start),
-            max(self._entered_columns.stop, self._countdown_columns.stop),
+            min(entered.start, countdown.start), max(entered.stop, countdown.stop)
         )
         self._entry_patterns: dict[bytes, tuple[np.ndarray, np.ndarray, np.ndarray | None]] = {}
         self._selling = self._start.selling[0]
@@ -228,7 +226,7 @@ class MarketExpansionEnv(gym.Env):
                 f"action masks exist in the discrete action mode only, not {self.action_mode!r}"
             )
         state = self._start if self.state is None else self.state
-        return self._entry_pattern(state.data[0])[2].astype(bool)
+        return self._entry_pattern(state)[2].astype(bool)
 
     def render(self) -> str | np.ndarray | None:
         """The current period as a line of text (``ansi``) or a picture (``rgb_array``).
@@ -256,7 +254,7 @@ class MarketExpansionEnv(gym.Env):
         selling segments."""
         assert self.state is not None
         row = self.state.data[0]
-        entered, self._selling, mask = self._entry_pattern(row)
+        entered, self._selling, mask = self._entry_pattern(self.state)
         if info is None:
             info = {}
         info["period"] = int(row.item(self._period_column))
@@ -266,18 +264,19 @@ class MarketExpansionEnv(gym.Env):
             info["action_mask"] = mask.copy()
         return info
 
-    def _entry_pattern(self, row: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-        """(open, selling, action mask) of a state row, read-only.
+    def _entry_pattern(
+        self, state: MarketState
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """(open, selling, action mask) of a one-market state, read-only.
 
         A scenario has few entry patterns (which markets are open, which are
         still in their entry delay), so each is worked out once: this runs
         every step.
         """
-        key = row[self._entry_columns].tobytes()
+        key = state.data[0, self._entry_columns].tobytes()
         pattern = self._entry_patterns.get(key)
         if pattern is None:
-            entered = row[self._entered_columns] != 0.0
-            selling = entered & (row[self._countdown_columns] == 0.0)
+            entered, selling = state.entered[0], state.selling[0]
             mask = self.codec.mask_one(entered, selling) if self.action_mode == "discrete" else None
             for array in (entered, selling, mask):
                 if array is not None:
