@@ -27,8 +27,11 @@ def _gtmgym_run(*arguments: str) -> tuple[float, pd.DataFrame]:
         return seconds, pd.read_csv(Path(folder) / "summary.csv")
 
 
+QUICK = ["--seeds", "1", "--steps", "500", "--eval-episodes", "1"]  # runs, figures meaningless
+
+
 def bundled_experiment(quick: bool) -> Figure:
-    options = ["--seeds", "1", "--steps", "2000", "--eval-episodes", "1"] if quick else []
+    options = QUICK if quick else []
     seconds, _ = _gtmgym_run(*options)
     label = "quick version" if quick else "bundled default, 2 cores"
     return Figure(
@@ -38,10 +41,11 @@ def bundled_experiment(quick: bool) -> Figure:
 
 def learning_quality(quick: bool) -> list[Figure]:
     figures = []
-    scenarios = QUALITY_SCENARIOS[:1] if quick else QUALITY_SCENARIOS
+    # quick: the smallest market's (its planner's episode is the shortest)
+    scenarios = ("tabular",) if quick else QUALITY_SCENARIOS
     # the protocol is the bundled `learning-quality` experiment (10 seeds,
     # 100,000 steps, 10 evaluation episodes, tuned defaults) on each scenario
-    options = ["--seeds", "1", "--steps", "2000", "--eval-episodes", "1"] if quick else []
+    options = QUICK if quick else []
     for scenario in scenarios:
         _, summary = _gtmgym_run("learning-quality", "--scenario", scenario, *options)
         rows = summary.set_index("agent")
