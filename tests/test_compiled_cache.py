@@ -1,7 +1,9 @@
 """No stale compiled code: after a model file changes, every caller runs the change.
 
-A copy of the package is compiled once (filling its numba cache), then the
-kernel's ``reward.py`` is edited in the copy. The environment's step and the
+The package's callers are compiled here (or loaded from its numba cache) and
+the package is copied with its cache, so that a fresh process on the copy
+loads every caller cached; then the kernel's ``reward.py`` is edited in the
+copy. The environment's step and the
 planners' call of ``kernel.advance`` both run ``advance.py``'s compiled code,
 which calls the reward compiled into it: they must both pay the new reward in
 a fresh process, though ``advance.py`` itself did not change, and so must the
@@ -55,9 +57,9 @@ def play(package_parent: Path) -> dict:
 
 
 def test_editing_one_model_file_recompiles_every_caller(tmp_path):
+    exec(PLAY, {})  # fills this package's cache with every caller the play compiles
     copy = tmp_path / "gtmgym"
-    ignore = shutil.ignore_patterns("__pycache__")
-    shutil.copytree(Path(gtmgym.__file__).parent, copy, ignore=ignore)
+    shutil.copytree(Path(gtmgym.__file__).parent, copy)  # with __pycache__: mtimes kept
     before = play(tmp_path)
     assert before["file"] == str(copy / "__init__.py")
     assert before["env"] == before["planner"] == before["vector"]
