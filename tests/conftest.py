@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
-import pytest
+import os
 
-import gtmgym
+# numba's OpenMP threads wait for work by spinning unless told to sleep; with
+# one pytest worker per core, spinning threads take the cores the other
+# workers need (planner tests ran 2x slower). Set before any thread starts,
+# and inherited by the processes the tests start.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import pytest  # noqa: E402
+
+import gtmgym  # noqa: E402
 
 SCENARIOS = gtmgym.bundled_scenarios()
 ACTION_MODES = ("continuous", "discrete", "multidiscrete")
