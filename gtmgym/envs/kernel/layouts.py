@@ -143,8 +143,14 @@ class MarketState(Record):
 
     @property
     def selling(self) -> np.ndarray:
-        """(N, S) segments that can sell this period (:func:`~gtmgym.envs.kernel.period.sells`)."""
-        return self.entered & (self.countdown == 0)
+        """(N, S) segments that can sell this period: the rule of section 1
+        (:func:`~gtmgym.envs.kernel.period.segment_entry`) with no entry decided."""
+        from gtmgym.envs.kernel.advance import entry_batch  # advance imports this module
+
+        entered = self.entered
+        no_entry = np.zeros(entered.shape, dtype=np.bool_)
+        countdown = self.countdown.astype(np.float64)
+        return entry_batch(entered, countdown, np.zeros(entered.shape), no_entry)[3]
 
     def total_customers(self) -> np.ndarray:
         """(N, S) customers per segment."""
