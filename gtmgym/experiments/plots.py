@@ -396,6 +396,10 @@ def profit_waterfall(table: pd.DataFrame, agents: Sequence[str]) -> plt.Figure:
             for axes, segment in zip(line, segments, strict=True):
                 _waterfall(axes, rows.loc[(agent, segment)])
                 axes.set_title(f"{agent}: {segment}")
+            # room above the tallest bar (a bar's ends stop matplotlib's margins)
+            low, high = line[0].get_ylim()
+            span = high - low
+            line[0].set_ylim(low - 0.05 * span if low < 0 else low, high + 0.08 * span)
             line[0].set_ylabel(f"{MONEY.split(' (')[0]}\n(currency)")
         figure.suptitle(
             "Profit per segment: mean per episode over seeds × episodes (95% CI on profit)",
