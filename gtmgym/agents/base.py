@@ -4,7 +4,8 @@ An agent is built for one scenario and one action mode. It acts on the
 observation and the ``info`` dict of the scalar environment; agents that
 plan on the model (``reads_state``: the planner, ``greedy``, ``lp``,
 ``ansoff``) also read the environment's raw state, which a driver adds to
-``info`` with :func:`with_state`. Agents that learn do so in
+``info`` with :func:`with_state`, with the market being played (the one
+drawn at reset when the scenario is a distribution, docs/uncertainty.md). Agents that learn do so in
 :meth:`Agent.learn`, on environments of their own.
 
 Saving writes a folder: ``agent.yaml`` (name, seed, action mode,
@@ -27,7 +28,7 @@ from gtmgym.envs.actions import ActionCodec, make_codec
 from gtmgym.envs.kernel import MarketState
 from gtmgym.envs.market_expansion import ScenarioSource, configured_scenario
 from gtmgym.envs.params import MarketParams
-from gtmgym.envs.scenario import ActionMode
+from gtmgym.envs.scenario import ActionMode, Scenario
 
 AGENT_FILE = "agent.yaml"
 RNG_FILE = "rng.json"
@@ -104,6 +105,21 @@ class Agent(ABC):
                 "gtmgym.agents.with_state(env, info), which adds env.unwrapped.state"
             ) from None
 
+    def market_of(self, info: dict[str, Any]) -> Scenario:
+        """The market being played, from ``info`` (:func:`with_state` adds it):
+        on a scenario distribution, the one drawn at the last reset.
+
+        Raises:
+            KeyError: ``info`` has no market (the message says how to add it).
+        """
+        try:
+            return info["market"]
+        except KeyError:
+            raise KeyError(
+                f"agent {self.name!r} plans on the market being played: act on "
+                "gtmgym.agents.with_state(env, info), which adds env.unwrapped.market_scenario()"
+            ) from None
+
     def save(self, path: str | Path) -> Path:
         """Write the agent to the folder ``path`` (created if needed)."""
         folder = Path(path)
@@ -133,13 +149,17 @@ class Agent(ABC):
 
 def with_state(env: Any, info: dict[str, Any]) -> dict[str, Any]:
     """``info`` with the environment's raw state, ``env.unwrapped.state``, as
-    the model-based agents read it (``info["state"]``).
+    the model-based agents read it (``info["state"]``), and the market being
+    played, ``env.unwrapped.market_scenario()`` (``info["market"]``: on a
+    scenario distribution the market drawn at reset, which the oracle planner
+    plans on).
 
     The environments keep the state out of ``info`` (SB3 deep-copies and
     subprocess vector envs pickle every step's ``info``); a driver adds it for
     the agents whose ``reads_state`` is true.
     """
-    return {**info, "state": env.unwrapped.state}
+    model = env.unwrapped
+    return {**info, "state": model.state, "market": model.market_scenario()}
 
 
 def decision_info(agent: Agent, env: Any, info: dict[str, Any]) -> dict[str, Any]:

@@ -26,6 +26,7 @@ AGENTS: dict[str, str] = {
     "random": "gtmgym.agents.random_agent:RandomAgent",
     "equal": "gtmgym.agents.equal:EqualAgent",
     "planner": "gtmgym.agents.planner:Planner",
+    "planner_mean": "gtmgym.agents.planner:CertaintyEquivalentPlanner",
     "proportional": "gtmgym.agents.proportional:ProportionalAgent",
     "greedy": "gtmgym.agents.greedy:GreedyAgent",
     "lp": "gtmgym.agents.linear_program:LinearProgramAgent",
@@ -36,6 +37,9 @@ AGENTS: dict[str, str] = {
     "a2c": "gtmgym.agents.stable_baselines:A2CAgent",
     "maskable_ppo": "gtmgym.agents.stable_baselines:MaskablePPOAgent",
 }
+
+# agents that share another's tuned defaults (the same implementation)
+DEFAULTS_OF = {"planner_mean": "planner"}
 
 
 def names() -> list[str]:
@@ -52,7 +56,8 @@ def agent_class(name: str) -> type[Agent]:
 
 def tuned_defaults(name: str, scenario_name: str) -> dict[str, Any]:
     """The hyperparameters tuned for ``scenario_name`` (or ``_default``)."""
-    path = resources.files("gtmgym.agents").joinpath("defaults", f"{name}.yaml")
+    table_name = DEFAULTS_OF.get(name, name)
+    path = resources.files("gtmgym.agents").joinpath("defaults", f"{table_name}.yaml")
     if not path.is_file():
         return {}
     table = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
