@@ -9,7 +9,7 @@ drawn at reset when the scenario is a distribution, docs/uncertainty.md). Agents
 :meth:`Agent.learn`, on environments of their own.
 
 Saving writes a folder: ``agent.yaml`` (name, seed, action mode,
-hyperparameters and the full scenario, so a saved agent needs nothing else to
+hyperparameters and the full scenario (or distribution), so a saved agent needs nothing else to
 be rebuilt), ``rng.json`` (the agent's random generator), and whatever the
 agent learnt (:meth:`Agent.save_learnt`), e.g. a Q-table or an SB3 model.
 """
@@ -25,8 +25,9 @@ import numpy as np
 import yaml
 
 from gtmgym.envs.actions import ActionCodec, make_codec
+from gtmgym.envs.distribution import ScenarioDistribution
 from gtmgym.envs.kernel import MarketState
-from gtmgym.envs.market_expansion import ScenarioSource, configured_scenario
+from gtmgym.envs.market_expansion import ScenarioSource, configured_distribution
 from gtmgym.envs.params import MarketParams
 from gtmgym.envs.scenario import ActionMode, Scenario
 
@@ -37,8 +38,14 @@ RNG_FILE = "rng.json"
 class Agent(ABC):
     """Base class: holds the scenario, its parameters and the action codec.
 
+    An agent built on a scenario distribution (docs/uncertainty.md) acts in
+    its mean scenario (:attr:`scenario`: spaces, catalogue, the parameters
+    heuristics plan on), and learns and is evaluated on :attr:`distribution`,
+    a market drawn each episode.
+
     Args:
-        scenario: a bundled scenario name, a path, a Scenario or a mapping.
+        scenario: a bundled scenario or distribution name, a path, a
+            Scenario, a ScenarioDistribution or a mapping.
         action_mode: the action mode to act in (default: the scenario's).
         seed: seeds every random choice the agent makes.
     """
@@ -49,9 +56,14 @@ class Agent(ABC):
     action_modes: ClassVar[tuple[ActionMode, ...]] = ("continuous", "discrete", "multidiscrete")
 
     def __init__(
-        self, scenario: ScenarioSource, action_mode: ActionMode | None = None, seed: int = 0
+        self,
+        scenario: ScenarioSource | ScenarioDistribution,
+        action_mode: ActionMode | None = None,
+        seed: int = 0,
     ) -> None:
-        self.scenario = configured_scenario(scenario, None)
+        # a fixed scenario is a distribution in which nothing varies
+        self.distribution = configured_distribution(scenario, None)
+        self.scenario = self.distribution.mean()
         self.action_mode: ActionMode = action_mode or self.scenario.actions.mode
         if self.action_mode not in self.action_modes:
             raise ValueError(
@@ -129,7 +141,9 @@ class Agent(ABC):
             "seed": self.seed,
             "action_mode": self.action_mode,
             "hyperparameters": self.hyperparameters,
-            "scenario": self.scenario.model_dump(mode="json"),
+            "scenario": self.distribution.source
+            if self.distribution.uncertain
+            else self.scenario.model_dump(mode="json"),
         }
         (folder / AGENT_FILE).write_text(yaml.safe_dump(description, sort_keys=False))
         (folder / RNG_FILE).write_text(json.dumps(self.rng.bit_generator.state))

@@ -18,7 +18,8 @@ from typing import Any
 import yaml
 
 from gtmgym.agents.base import AGENT_FILE, Agent
-from gtmgym.envs.market_expansion import ScenarioSource, configured_scenario
+from gtmgym.envs.distribution import ScenarioDistribution
+from gtmgym.envs.market_expansion import ScenarioSource, configured_distribution
 from gtmgym.envs.scenario import ActionMode, Scenario
 
 # name -> "module:Class"; imported on use so heavy libraries (torch) load only when needed
@@ -91,12 +92,13 @@ def fitted_to_budget(
 
 def make(
     name: str,
-    scenario: ScenarioSource = "default",
+    scenario: ScenarioSource | ScenarioDistribution = "default",
     seed: int = 0,
     action_mode: str | None = None,
     **hyperparameters: Any,
 ) -> Agent:
-    """Build agent ``name`` for ``scenario``.
+    """Build agent ``name`` for ``scenario`` (on a distribution: tuned
+    defaults and action mode of its mean scenario).
 
     Args:
         action_mode: the mode to act in; ``None``: :func:`default_action_mode`.
@@ -106,11 +108,12 @@ def make(
             hyperparameters (the message names them).
     """
     cls = agent_class(name)
-    resolved = configured_scenario(scenario, None)
+    distribution = configured_distribution(scenario, None)
+    resolved = distribution.mean()
     settings = tuned_defaults(name, resolved.name) | hyperparameters
     mode = action_mode or default_action_mode(name, resolved)
     try:
-        return cls(resolved, action_mode=mode, seed=seed, **settings)
+        return cls(distribution, action_mode=mode, seed=seed, **settings)
     except TypeError as error:
         raise ValueError(f"agent {name!r}: {error}") from None
 
