@@ -610,9 +610,7 @@ def _absolute(draws: Any, folder: Path | None) -> Any:
     """``draws`` with its relative file paths made absolute (from ``folder``)."""
     if not isinstance(draws, list) or folder is None:
         return draws
-    return [
-        str((folder / entry).resolve()) if isinstance(entry, str) else entry for entry in draws
-    ]
+    return [str((folder / entry).resolve()) if isinstance(entry, str) else entry for entry in draws]
 
 
 def _replace_distributions(data: Any, path: Path_, specs: dict[Path_, _Spec], origin: str) -> Any:
