@@ -125,3 +125,14 @@ def test_an_agent_built_on_a_distribution_learns_on_it_and_saves_it(tmp_path: Pa
     assert restored.distribution.uncertain
     assert restored.distribution.names == agent.distribution.names
     assert evaluate(restored, episodes=2).equals(evaluate(agent, episodes=2))
+
+
+def test_the_bundled_generalisation_experiment_compares_every_kind_of_agent():
+    experiment = load_experiment("generalisation")
+    assert experiment.train_scenario == "default-uncertain"
+    assert list(experiment.eval_scenarios or {}) == ["shifted", "point-estimate"]
+    agents = {entry.agent for entry in experiment.agents}
+    assert {"planner", "planner_mean", "dqn", "ppo", "qlearning", "greedy", "lp"} <= agents
+    assert experiment.seeds == 10
+    shifted = experiment.evaluation_distributions()["shifted"]
+    assert shifted.names == experiment.training_distribution().names  # the same fields, moved
