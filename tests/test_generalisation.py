@@ -28,8 +28,8 @@ def write_experiment(folder: Path, **changes) -> Path:
         "eval_scenarios": EVAL_SCENARIOS,
         "scenario_overrides": {"periods": 6},
         "agents": [
-            {"agent": "planner", "hyperparameters": FAST_PLANNER},
-            {"agent": "planner_mean", "hyperparameters": FAST_PLANNER},
+            {"agent": "planner", "action_mode": "continuous", "hyperparameters": FAST_PLANNER},
+            {"agent": "planner_mean", "action_mode": "continuous", "hyperparameters": FAST_PLANNER},
             {"agent": "equal"},
             {"agent": "qlearning"},
         ],
@@ -66,6 +66,8 @@ def test_agents_trained_on_a_distribution_are_evaluated_on_each_eval_scenario(tm
     assert by_label[IN_DISTRIBUTION] != by_label["point-estimate"]
     report = (out / "report.md").read_text()
     assert "## Generalisation" in report and "gap (shifted)" in report
+    assert (out / "learning_curves__in-distribution.png").is_file()
+    assert not (out / "learning_curves__shifted.png").exists()  # learnt in-distribution only
     # config.yaml holds the distributions inline: it reruns as it is
     config = yaml.safe_load((out / "config.yaml").read_text())
     assert isinstance(config["train_scenario"], dict) and "scenario" not in config

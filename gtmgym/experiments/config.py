@@ -244,23 +244,30 @@ class Experiment(BaseModel):
         on it and on ``eval_scenarios``."""
         return self.train_scenario is not None
 
-    def training_distribution(self) -> ScenarioDistribution:
-        """The train scenario of a generalisation experiment, overrides applied
-        (a fixed scenario is a distribution in which nothing varies)."""
+    def evaluation_entries(self) -> dict[str, EvalScenario]:
+        """What a generalisation experiment evaluates on, by label, as given:
+        the train scenario (:data:`IN_DISTRIBUTION`) first, then ``eval_scenarios``."""
         if self.train_scenario is None:
             raise ValueError(f"experiment {self.name!r} has no train_scenario")
-        return load_distribution(self.train_scenario, self.scenario_overrides or None)
+        train = EvalScenario(scenario=self.train_scenario)
+        return {IN_DISTRIBUTION: train} | dict(self.eval_scenarios or {})
+
+    def evaluation_distribution(self, entry: EvalScenario) -> ScenarioDistribution:
+        """``entry`` loaded, overrides applied (a fixed scenario is a
+        distribution in which nothing varies; a point estimate is one)."""
+        distribution = load_distribution(entry.scenario, self.scenario_overrides or None)
+        return load_distribution(distribution.mean()) if entry.point_estimate else distribution
 
     def evaluation_distributions(self) -> dict[str, ScenarioDistribution]:
-        """What a generalisation experiment evaluates on, by label: the train
-        scenario (:data:`IN_DISTRIBUTION`) first, then ``eval_scenarios``."""
-        found = {IN_DISTRIBUTION: self.training_distribution()}
-        for label, entry in (self.eval_scenarios or {}).items():
-            distribution = load_distribution(entry.scenario, self.scenario_overrides or None)
-            found[label] = (
-                load_distribution(distribution.mean()) if entry.point_estimate else distribution
-            )
-        return found
+        """:meth:`evaluation_entries`, loaded."""
+        return {
+            label: self.evaluation_distribution(entry)
+            for label, entry in self.evaluation_entries().items()
+        }
+
+    def training_distribution(self) -> ScenarioDistribution:
+        """The train scenario of a generalisation experiment, overrides applied."""
+        return self.evaluation_distribution(self.evaluation_entries()[IN_DISTRIBUTION])
 
     @property
     def is_suite(self) -> bool:
@@ -521,24 +528,13 @@ def _checked_generalisation(experiment: Experiment, origin: str) -> Scenario:
     """
     from gtmgym.envs.market_expansion import observed_feature_names
 
-    fields = {IN_DISTRIBUTION: "train_scenario"} | {
-        label: f"eval_scenarios.{label}" for label in experiment.eval_scenarios or {}
-    }
-    loaded: dict[str, ScenarioDistribution] = {}
-    try:
-        loaded = experiment.evaluation_distributions()
-    except ScenarioError as error:  # which one: load them one by one for the message
-        for label, field in fields.items():
-            source = (
-                experiment.train_scenario
-                if label == IN_DISTRIBUTION
-                else (experiment.eval_scenarios or {})[label].scenario
-            )
-            try:
-                load_distribution(source, experiment.scenario_overrides or None)
-            except ScenarioError as problem:
-                raise ExperimentError(f"{origin}: field {field}: {problem}") from None
-        raise ExperimentError(f"{origin}: {error}") from None
+    fields, loaded = {}, {}
+    for label, entry in experiment.evaluation_entries().items():
+        fields[label] = "train_scenario" if label == IN_DISTRIBUTION else f"eval_scenarios.{label}"
+        try:
+            loaded[label] = experiment.evaluation_distribution(entry)
+        except ScenarioError as error:
+            raise ExperimentError(f"{origin}: field {fields[label]}: {error}") from None
     train = loaded[IN_DISTRIBUTION]
     features, actions = observed_feature_names(train), train.mean().actions
     for label, distribution in loaded.items():

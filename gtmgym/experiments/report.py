@@ -170,11 +170,15 @@ def _suite_report(
     drawing: Drawing,
     generalisation: list[str],
 ) -> str:
-    """Each scenario's figures, the aggregate's tables and figures; the report."""
+    """Each scenario's figures, the aggregate's tables and figures; the report.
+
+    A generalisation experiment's agents learn in-distribution only: its
+    other sections have no learning curves."""
+    learnt_on = [IN_DISTRIBUTION] if "train_scenario" in config else scenarios
     sections = {
         scenario: _figures(
             run_dir,
-            _of(tables["curves"], scenario),
+            _of(tables["curves"], scenario) if scenario in learnt_on else None,
             _of(summary, scenario),
             _of(tables["allocations"], scenario),
             f"__{scenario}",
@@ -211,26 +215,29 @@ def _of(frame: pd.DataFrame, scenario: str) -> pd.DataFrame:
 
 def _figures(
     run_dir: Path,
-    curves: pd.DataFrame,
+    curves: pd.DataFrame | None,
     summary: pd.DataFrame,
     allocations: pd.DataFrame,
     suffix: str,
     drawing: Drawing,
 ) -> dict[str, Path]:
     """One scenario's figures, ``suffix`` before ``.png`` in their names
-    (each with a PDF beside it); its money tables join ``drawing``'s."""
+    (each with a PDF beside it); its money tables join ``drawing``'s.
+    ``curves`` None: no learning curves (the agents did not learn there)."""
 
     def path(key: str) -> Path:
         return run_dir / PLOTS[key].replace(".png", f"{suffix}.png")
 
     scenario = summary["scenario"].iloc[0]
     unit, styles = drawing.units.get(scenario, "return"), drawing.styles
-    figures = {
-        "learning_curves": plots.save(
+    figures = {}
+    if curves is not None:
+        figures["learning_curves"] = plots.save(
             plots.learning_curves(curves, summary, styles, unit), path("learning_curves")
-        ),
-        "final_scores": plots.save(plots.final_scores(summary, styles, unit), path("final_scores")),
-    }
+        )
+    figures["final_scores"] = plots.save(
+        plots.final_scores(summary, styles, unit), path("final_scores")
+    )
     if allocations.empty:
         return figures
     ranked = [agent for agent in summary["agent"] if agent in set(allocations["agent"])]
