@@ -26,6 +26,7 @@ TINY = {
     },
     "planner": {"iterations": 3, "replan_iterations": 1, "entry_sweeps": 1},
 }
+TINY["planner_mean"] = TINY["planner"]
 
 
 @pytest.mark.parametrize("name", names())

@@ -4,11 +4,12 @@ An agent is built for one scenario and one action mode. It acts on the
 observation and the ``info`` dict of the scalar environment; agents that
 plan on the model (``reads_state``: the planner, ``greedy``, ``lp``,
 ``ansoff``) also read the environment's raw state, which a driver adds to
-``info`` with :func:`with_state`. Agents that learn do so in
+``info`` with :func:`with_state`, with the market being played (the one
+drawn at reset when the scenario is a distribution, docs/uncertainty.md). Agents that learn do so in
 :meth:`Agent.learn`, on environments of their own.
 
 Saving writes a folder: ``agent.yaml`` (name, seed, action mode,
-hyperparameters and the full scenario, so a saved agent needs nothing else to
+hyperparameters and the full scenario (or distribution), so a saved agent needs nothing else to
 be rebuilt), ``rng.json`` (the agent's random generator), and whatever the
 agent learnt (:meth:`Agent.save_learnt`), e.g. a Q-table or an SB3 model.
 """
@@ -24,10 +25,11 @@ import numpy as np
 import yaml
 
 from gtmgym.envs.actions import ActionCodec, make_codec
+from gtmgym.envs.distribution import ScenarioDistribution
 from gtmgym.envs.kernel import MarketState
-from gtmgym.envs.market_expansion import ScenarioSource, configured_scenario
+from gtmgym.envs.market_expansion import ScenarioSource, configured_distribution
 from gtmgym.envs.params import MarketParams
-from gtmgym.envs.scenario import ActionMode
+from gtmgym.envs.scenario import ActionMode, Scenario
 
 AGENT_FILE = "agent.yaml"
 RNG_FILE = "rng.json"
@@ -36,8 +38,14 @@ RNG_FILE = "rng.json"
 class Agent(ABC):
     """Base class: holds the scenario, its parameters and the action codec.
 
+    An agent built on a scenario distribution (docs/uncertainty.md) acts in
+    its mean scenario (:attr:`scenario`: spaces, catalogue, the parameters
+    heuristics plan on), and learns and is evaluated on :attr:`distribution`,
+    a market drawn each episode.
+
     Args:
-        scenario: a bundled scenario name, a path, a Scenario or a mapping.
+        scenario: a bundled scenario or distribution name, a path, a
+            Scenario, a ScenarioDistribution or a mapping.
         action_mode: the action mode to act in (default: the scenario's).
         seed: seeds every random choice the agent makes.
     """
@@ -48,9 +56,14 @@ class Agent(ABC):
     action_modes: ClassVar[tuple[ActionMode, ...]] = ("continuous", "discrete", "multidiscrete")
 
     def __init__(
-        self, scenario: ScenarioSource, action_mode: ActionMode | None = None, seed: int = 0
+        self,
+        scenario: ScenarioSource | ScenarioDistribution,
+        action_mode: ActionMode | None = None,
+        seed: int = 0,
     ) -> None:
-        self.scenario = configured_scenario(scenario, None)
+        # a fixed scenario is a distribution in which nothing varies
+        self.distribution = configured_distribution(scenario, None)
+        self.scenario = self.distribution.mean()
         self.action_mode: ActionMode = action_mode or self.scenario.actions.mode
         if self.action_mode not in self.action_modes:
             raise ValueError(
@@ -104,6 +117,21 @@ class Agent(ABC):
                 "gtmgym.agents.with_state(env, info), which adds env.unwrapped.state"
             ) from None
 
+    def market_of(self, info: dict[str, Any]) -> Scenario:
+        """The market being played, from ``info`` (:func:`with_state` adds it):
+        on a scenario distribution, the one drawn at the last reset.
+
+        Raises:
+            KeyError: ``info`` has no market (the message says how to add it).
+        """
+        try:
+            return info["market"]
+        except KeyError:
+            raise KeyError(
+                f"agent {self.name!r} plans on the market being played: act on "
+                "gtmgym.agents.with_state(env, info), which adds env.unwrapped.market_scenario()"
+            ) from None
+
     def save(self, path: str | Path) -> Path:
         """Write the agent to the folder ``path`` (created if needed)."""
         folder = Path(path)
@@ -113,7 +141,9 @@ class Agent(ABC):
             "seed": self.seed,
             "action_mode": self.action_mode,
             "hyperparameters": self.hyperparameters,
-            "scenario": self.scenario.model_dump(mode="json"),
+            "scenario": self.distribution.source
+            if self.distribution.uncertain
+            else self.scenario.model_dump(mode="json"),
         }
         (folder / AGENT_FILE).write_text(yaml.safe_dump(description, sort_keys=False))
         (folder / RNG_FILE).write_text(json.dumps(self.rng.bit_generator.state))
@@ -133,13 +163,17 @@ class Agent(ABC):
 
 def with_state(env: Any, info: dict[str, Any]) -> dict[str, Any]:
     """``info`` with the environment's raw state, ``env.unwrapped.state``, as
-    the model-based agents read it (``info["state"]``).
+    the model-based agents read it (``info["state"]``), and the market being
+    played, ``env.unwrapped.market_scenario()`` (``info["market"]``: on a
+    scenario distribution the market drawn at reset, which the oracle planner
+    plans on).
 
     The environments keep the state out of ``info`` (SB3 deep-copies and
     subprocess vector envs pickle every step's ``info``); a driver adds it for
     the agents whose ``reads_state`` is true.
     """
-    return {**info, "state": env.unwrapped.state}
+    model = env.unwrapped
+    return {**info, "state": model.state, "market": model.market_scenario()}
 
 
 def decision_info(agent: Agent, env: Any, info: dict[str, Any]) -> dict[str, Any]:

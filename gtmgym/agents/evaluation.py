@@ -51,7 +51,8 @@ def evaluate(
 
     Args:
         agent: any agent.
-        scenario: the scenario to play (default: the agent's own).
+        scenario: the scenario or distribution to play (default: the
+            agent's own, :attr:`~gtmgym.agents.base.Agent.distribution`).
         episodes: how many episodes.
         seed: episode ``k`` is reset with ``seed + k``.
         noise: override the scenario's noise switch.
@@ -96,7 +97,7 @@ def evaluate_with_periods(
         raise ValueError(f"episodes must be at least 1, got {episodes}")
     env = gym.make(
         ENV_ID,
-        scenario=agent.scenario if scenario is None else scenario,
+        scenario=agent.distribution if scenario is None else scenario,
         action_mode=agent.action_mode,
         noise=noise,
     )

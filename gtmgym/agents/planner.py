@@ -30,7 +30,16 @@ The plan is found by alternating two searches on the noise-free model:
   first period on, from the stored state of the unperturbed plan there.
 
 Every plan is scored with the environment's own dynamics and reward, so the
-planner optimises exactly what agents are scored on. It is the yardstick:
+planner optimises exactly what agents are scored on.
+
+**What it knows.** ``planner`` (:class:`Planner`) plans on the market being
+played, ``info["market"]`` (:func:`gtmgym.agents.with_state`): on a scenario
+distribution, the market drawn at each reset, so it is the upper bound there
+too. ``planner_mean`` (:class:`CertaintyEquivalentPlanner`, the same planner)
+plans on the scenario it was built for, on a distribution its mean, whatever
+market is drawn: what a company with a point estimate does. Both re-plan each
+period from the true state. The gap between them is the value of knowing the
+parameters (docs/uncertainty.md). It is the yardstick:
 reports give every agent's return as a percent of the planner's. Each
 decision leaves a record in :attr:`Planner.convergence` (how much the search
 improved on its starts, how far apart the restarts ended, the projected
@@ -40,7 +49,7 @@ gradient), so a reader can see how sure the yardstick is.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 from scipy.optimize import minimize
@@ -58,7 +67,8 @@ from gtmgym.envs import kernel
 from gtmgym.envs.actions import DiscreteActions
 from gtmgym.envs.kernel import MarketState
 from gtmgym.envs.market_expansion import ScenarioSource
-from gtmgym.envs.scenario import ActionMode
+from gtmgym.envs.params import MarketParams
+from gtmgym.envs.scenario import ActionMode, Scenario
 
 ENTRY_OFFSETS = (0, 1, 2, 3, 4, 6, 8, 12, 16, 24, 36)
 BASELINES = ("greedy", "lp", "equal", "proportional", "ansoff")
@@ -104,8 +114,11 @@ class Course:
 class Planner(Agent):
     """Model-predictive control on the expected dynamics (the upper bound).
 
+    Plans on the market being played (``info["market"]``); its scenario gives
+    the action catalogue and the heuristics whose courses are candidates.
+
     Args:
-        scenario: the scenario (the planner knows its parameters).
+        scenario: the scenario it acts in (on a distribution: its mean).
         action_mode: the mode to act in; plans are written as courses of
             actions of this mode (``continuous``: exact; ``discrete``: each
             period the catalogue entry that, followed by the plan, scores
@@ -129,6 +142,8 @@ class Planner(Agent):
 
     name = "planner"
     reads_state = True
+    # "drawn": plan on the market being played; "mean": on its own scenario
+    knows: ClassVar[Literal["drawn", "mean"]] = "drawn"
 
     def __init__(
         self,
@@ -155,8 +170,10 @@ class Planner(Agent):
                 raise ValueError(f"planner {key} must be at least 1, got {value}")
         if entry_sweeps < 0 or not 0 < step < 0.1:
             raise ValueError("planner entry_sweeps must be >= 0 and step in (0, 0.1)")
-        if plan_blocks != "auto" and plan_blocks is not None and (
-            not isinstance(plan_blocks, int) or plan_blocks < 1
+        if (
+            plan_blocks != "auto"
+            and plan_blocks is not None
+            and (not isinstance(plan_blocks, int) or plan_blocks < 1)
         ):
             raise ValueError(
                 f"planner plan_blocks must be 'auto', null or at least 1, got {plan_blocks!r}"
@@ -175,6 +192,7 @@ class Planner(Agent):
         self.plan_blocks = plan_blocks
         self.baselines = list(baselines)
         self._pairs = np.argwhere(self.params.available)
+        self._market: Scenario = self.scenario  # the market self.params describe
         self._baseline_agents: list[Agent] | None = None
         self._course: Course | None = None
         self.convergence: list[dict[str, Any]] = []
@@ -198,6 +216,8 @@ class Planner(Agent):
 
     def act(self, observation: np.ndarray, info: dict[str, Any]) -> Any:
         state = self.state_of(info)
+        if self.knows == "drawn":
+            self._plan_on(self.market_of(info))
         horizon = self.params.periods - int(state.period[0])
         incumbent = self._course if self._course and len(self._course.actions) == horizon else None
         if incumbent is None:  # a new episode: every baseline's course is a candidate
@@ -263,6 +283,22 @@ class Planner(Agent):
         if final[chosen] < scores.max():  # the search lost ground: keep the best start
             return starts[int(np.argmax(scores))], record
         return optimised[chosen], record
+
+    def _plan_on(self, market: Scenario) -> None:
+        """Plan on ``market`` from now on (a new one: at a reset of a distribution)."""
+        if market is self._market:
+            return
+        ours = (self.scenario.segment_names, self.scenario.channel_names)
+        if (market.segment_names, market.channel_names) != ours:
+            raise ValueError(
+                f"planner built for scenario {self.scenario.name!r} (segments "
+                f"{ours[0]}, channels {ours[1]}) cannot plan on market {market.name!r} "
+                f"(segments {market.segment_names}, channels {market.channel_names})"
+            )
+        self._market = market
+        self.params = MarketParams.from_scenario(market)
+        self._pairs = np.argwhere(self.params.available)
+        self._course = None  # planned on another market
 
     # -- candidates ---------------------------------------------------------
 
@@ -537,6 +573,19 @@ class Planner(Agent):
             first_shares=shares,
         )
         return int(candidates[int(np.argmax(returns))])
+
+
+class CertaintyEquivalentPlanner(Planner):
+    """The planner on its own scenario's parameters, whatever market is played.
+
+    Built on a distribution's mean scenario and played on the distribution,
+    it plans every episode on the point estimate while the market plays the
+    drawn parameters (it still re-plans each period from the true state).
+    Same arguments as :class:`Planner`.
+    """
+
+    name = "planner_mean"
+    knows = "mean"
 
 
 def _distinct_best(plans: list[Plan], scores: np.ndarray, count: int) -> list[int]:

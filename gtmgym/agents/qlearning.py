@@ -167,7 +167,7 @@ class QLearningAgent(Agent):
         self.training_log = EpisodeLog(log_folder(root, run_name))
 
     def learn(self, total_steps: int) -> None:
-        env = gym.make(ENV_ID, scenario=self.scenario, action_mode="discrete")
+        env = gym.make(ENV_ID, scenario=self.distribution, action_mode="discrete")
         target = self.steps + total_steps
         log = self.training_log
         if log is not None:

@@ -18,7 +18,8 @@ from typing import Any
 import yaml
 
 from gtmgym.agents.base import AGENT_FILE, Agent
-from gtmgym.envs.market_expansion import ScenarioSource, configured_scenario
+from gtmgym.envs.distribution import ScenarioDistribution
+from gtmgym.envs.market_expansion import ScenarioSource, configured_distribution
 from gtmgym.envs.scenario import ActionMode, Scenario
 
 # name -> "module:Class"; imported on use so heavy libraries (torch) load only when needed
@@ -26,6 +27,7 @@ AGENTS: dict[str, str] = {
     "random": "gtmgym.agents.random_agent:RandomAgent",
     "equal": "gtmgym.agents.equal:EqualAgent",
     "planner": "gtmgym.agents.planner:Planner",
+    "planner_mean": "gtmgym.agents.planner:CertaintyEquivalentPlanner",
     "proportional": "gtmgym.agents.proportional:ProportionalAgent",
     "greedy": "gtmgym.agents.greedy:GreedyAgent",
     "lp": "gtmgym.agents.linear_program:LinearProgramAgent",
@@ -36,6 +38,9 @@ AGENTS: dict[str, str] = {
     "a2c": "gtmgym.agents.stable_baselines:A2CAgent",
     "maskable_ppo": "gtmgym.agents.stable_baselines:MaskablePPOAgent",
 }
+
+# agents that share another's tuned defaults (the same implementation)
+DEFAULTS_OF = {"planner_mean": "planner"}
 
 
 def names() -> list[str]:
@@ -52,7 +57,8 @@ def agent_class(name: str) -> type[Agent]:
 
 def tuned_defaults(name: str, scenario_name: str) -> dict[str, Any]:
     """The hyperparameters tuned for ``scenario_name`` (or ``_default``)."""
-    path = resources.files("gtmgym.agents").joinpath("defaults", f"{name}.yaml")
+    table_name = DEFAULTS_OF.get(name, name)
+    path = resources.files("gtmgym.agents").joinpath("defaults", f"{table_name}.yaml")
     if not path.is_file():
         return {}
     table = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
@@ -86,12 +92,13 @@ def fitted_to_budget(
 
 def make(
     name: str,
-    scenario: ScenarioSource = "default",
+    scenario: ScenarioSource | ScenarioDistribution = "default",
     seed: int = 0,
     action_mode: str | None = None,
     **hyperparameters: Any,
 ) -> Agent:
-    """Build agent ``name`` for ``scenario``.
+    """Build agent ``name`` for ``scenario`` (on a distribution: tuned
+    defaults and action mode of its mean scenario).
 
     Args:
         action_mode: the mode to act in; ``None``: :func:`default_action_mode`.
@@ -101,11 +108,12 @@ def make(
             hyperparameters (the message names them).
     """
     cls = agent_class(name)
-    resolved = configured_scenario(scenario, None)
+    distribution = configured_distribution(scenario, None)
+    resolved = distribution.mean()
     settings = tuned_defaults(name, resolved.name) | hyperparameters
     mode = action_mode or default_action_mode(name, resolved)
     try:
-        return cls(resolved, action_mode=mode, seed=seed, **settings)
+        return cls(distribution, action_mode=mode, seed=seed, **settings)
     except TypeError as error:
         raise ValueError(f"agent {name!r}: {error}") from None
 

@@ -69,7 +69,7 @@ class StableBaselinesAgent(Agent):
         self.algorithm_kwargs = algorithm_kwargs
         self._budget_checked = False
         self.env = make_vec_env(
-            lambda: gym.make(ENV_ID, scenario=self.scenario, action_mode=self.action_mode),
+            lambda: gym.make(ENV_ID, scenario=self.distribution, action_mode=self.action_mode),
             n_envs=n_envs,
             seed=seed,
         )

@@ -390,6 +390,9 @@ class ScenarioDistribution:
         observe_parameters: the environments append the drawn parameters,
             each as its position in its distribution, to the observation.
         origin: where it was read from, for messages.
+        source: the fields as written (overrides merged, the paths of
+            ``draws`` made absolute), which load it again from anywhere;
+            ``None`` when it was made from a :class:`Scenario`.
     """
 
     point: Scenario
@@ -398,6 +401,7 @@ class ScenarioDistribution:
     observe_parameters: bool = False
     draw_count: int = 0
     origin: str = ""
+    source: dict[str, Any] | None = None
 
     @property
     def uncertain(self) -> bool:
@@ -577,6 +581,7 @@ def load_distribution(
     if not isinstance(data, Mapping):
         validate_scenario(data, origin)  # raises with the usual message
     data = dict(data)
+    source = _copy(data) | ({"draws": _absolute(data["draws"], folder)} if "draws" in data else {})
     settings = {key: data.pop(key) for key in SETTINGS if key in data}
     observe = settings.get("observe_parameters", False)
     if not isinstance(observe, bool):
@@ -595,9 +600,17 @@ def load_distribution(
         observe_parameters=observe,
         draw_count=len(next(iter(draws.values())).per_draw) if draws else 0,
         origin=origin,
+        source=source,
     )
     _check_supports(distribution, specs, origin)
     return distribution
+
+
+def _absolute(draws: Any, folder: Path | None) -> Any:
+    """``draws`` with its relative file paths made absolute (from ``folder``)."""
+    if not isinstance(draws, list) or folder is None:
+        return draws
+    return [str((folder / entry).resolve()) if isinstance(entry, str) else entry for entry in draws]
 
 
 def _replace_distributions(data: Any, path: Path_, specs: dict[Path_, _Spec], origin: str) -> Any:

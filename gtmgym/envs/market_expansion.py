@@ -133,6 +133,7 @@ class MarketExpansionEnv(gym.Env):
         uncertain = self.distribution.uncertain
         self._draws = ParameterDraws(self.distribution, self.params, 1) if uncertain else None
         self._values = self._draws.mean[None] if self._draws else None
+        self._market: Scenario | None = None  # market_scenario() of the last reset
         self._features = self._observed_parameters()
         self._start = initial_state(self.kernel, 1, self.params.noise)
         self._advance = Stepper(self.kernel, 1)  # kernel.advance of this market's periods
@@ -185,16 +186,24 @@ class MarketExpansionEnv(gym.Env):
 
     def market_scenario(self) -> Scenario:
         """The market being played, as a validated scenario: the scenario
-        itself, or the distribution's with the values drawn at the last reset."""
+        itself, or the distribution's with the values drawn at the last reset.
+
+        Worked out once per reset (validating a drawn scenario costs about
+        1.5 ms; :func:`gtmgym.agents.with_state` asks every step), so the
+        same object until the next draw.
+        """
         if self._values is None:
             return self.scenario
-        return self.distribution.scenario_with(self._values[0])
+        if self._market is None:
+            self._market = self.distribution.scenario_with(self._values[0])
+        return self._market
 
     def _draw_market(self, key: np.ndarray, parameters: Any) -> None:
         """This episode's parameters: drawn from ``key``, or as the options fix them."""
         assert self._draws is not None
         self._draws.fix(parameters)
         self._values = self._draws.draw(key, np.zeros(1, dtype=np.int64))
+        self._market = None
         self.kernel = self._draws.rows(self._values)
         self._features = self._observed_parameters()
         self._start = initial_state(self.kernel, 1, self.params.noise)

@@ -4,8 +4,10 @@ over how many seeds.
 Validated like scenarios (unknown keys, unknown agents and impossible budgets
 are errors naming the field). Bundled experiments live in
 ``gtmgym/experiments/bundled/``; ``gtmgym run`` with no argument runs
-``default``. An experiment names one ``scenario`` or a suite of
-``scenarios`` (docs/suites.md), never both.
+``default``. An experiment names one ``scenario``, a suite of
+``scenarios`` (docs/suites.md), or a ``train_scenario`` (a scenario or a
+distribution, docs/uncertainty.md) with ``eval_scenarios`` to evaluate the
+trained agents on besides it: one form only.
 """
 
 from __future__ import annotations
@@ -27,9 +29,11 @@ from pydantic import (
     model_validator,
 )
 
+from gtmgym.envs.distribution import ScenarioDistribution, load_distribution
 from gtmgym.envs.loader import (
     ScenarioError,
     YamlFileError,
+    bundled_distributions,
     bundled_scenarios,
     load_scenario,
     read_yaml,
@@ -38,6 +42,10 @@ from gtmgym.envs.loader import (
 from gtmgym.envs.scenario import ActionMode, Scenario
 
 EXPERIMENT_PACKAGE = "gtmgym.experiments.bundled"
+# the evaluation of a generalisation experiment on its train scenario itself
+# (held-out episodes); a label no entry of eval_scenarios may take
+IN_DISTRIBUTION = "in-distribution"
+LABEL = r"^[A-Za-z0-9_.-]+$"
 
 
 class ExperimentError(ValueError):
@@ -84,12 +92,23 @@ class SuiteScenario(BaseModel):
     agents: dict[str, AgentSettings] = {}
 
 
+class EvalScenario(BaseModel):
+    """What a generalisation experiment evaluates its agents on besides the
+    train scenario: a scenario or distribution, or its point estimate."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    scenario: str | dict[str, Any]
+    # play the distribution's mean scenario (the point estimate), not its draws
+    point_estimate: bool = False
+
+
 class Experiment(BaseModel):
     """A comparison of agents on one scenario, or a suite of them, over seeds."""
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
-    name: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")]
+    name: Annotated[str, Field(min_length=1, pattern=LABEL)]
     description: str = ""
     # a bundled name, a path, or the scenario's fields inline (as the
     # config.yaml of a run has them, so it reruns without the original file);
@@ -97,7 +116,12 @@ class Experiment(BaseModel):
     scenario: str | dict[str, Any] | None = None
     # a suite: bundled names or paths, or {scenario: ..., agents: {...}}
     scenarios: Annotated[list[SuiteScenario], Field(min_length=1)] | None = None
-    # applied to every scenario of a suite
+    # a generalisation experiment: agents learn on `train_scenario` and are
+    # evaluated on it (held-out episodes, "in-distribution") and on each of
+    # `eval_scenarios` (label -> a name or path, or {scenario, point_estimate})
+    train_scenario: str | dict[str, Any] | None = None
+    eval_scenarios: dict[Annotated[str, Field(pattern=LABEL)], EvalScenario] | None = None
+    # applied to every scenario of a suite (and of a generalisation experiment)
     scenario_overrides: dict[str, Any] = {}
     agents: Annotated[list[AgentEntry], Field(min_length=1)]
     seeds: Annotated[int, Field(ge=1, le=10_000)] = 10
@@ -118,6 +142,14 @@ class Experiment(BaseModel):
         """A name or path in ``scenarios`` is the entry ``{scenario: name}``."""
         if isinstance(value, list):
             return [{"scenario": e} if isinstance(e, str) else e for e in value]
+        return value
+
+    @field_validator("eval_scenarios", mode="before")
+    @classmethod
+    def _eval_names_are_entries(cls, value: Any) -> Any:
+        """A name or path in ``eval_scenarios`` is the entry ``{scenario: name}``."""
+        if isinstance(value, dict):
+            return {k: {"scenario": e} if isinstance(e, str) else e for k, e in value.items()}
         return value
 
     @model_validator(mode="after")
@@ -146,6 +178,8 @@ class Experiment(BaseModel):
 
     @model_validator(mode="after")
     def _one_scenario_or_a_suite(self) -> Experiment:
+        if self.train_scenario is not None or self.eval_scenarios is not None:
+            return self._a_generalisation()
         if self.scenarios is None:
             if self.scenario is None:
                 self.scenario = "default"
@@ -166,13 +200,74 @@ class Experiment(BaseModel):
                 )
         return self
 
+    def _a_generalisation(self) -> Experiment:
+        if self.train_scenario is None:
+            raise ValueError(
+                "eval_scenarios: evaluates agents trained on `train_scenario`, which is missing"
+            )
+        given = [key for key in ("scenario", "scenarios") if getattr(self, key) is not None]
+        if given:
+            raise ValueError(
+                f"train_scenario and {' and '.join(given)}: give one form, `train_scenario` "
+                "(with `eval_scenarios`) for a generalisation experiment, `scenario` for one "
+                "scenario or `scenarios` for a suite"
+            )
+        if IN_DISTRIBUTION in (self.eval_scenarios or {}):
+            raise ValueError(
+                f"eval_scenarios.{IN_DISTRIBUTION}: a reserved label, the evaluation on "
+                "train_scenario itself (held-out episodes), which every generalisation "
+                "experiment has; give the entry another label"
+            )
+        return self
+
     @model_serializer(mode="wrap")
     def _without_the_unused_form(self, handler: SerializerFunctionWrapHandler) -> Any:
-        """Leave out ``scenarios`` of a single-scenario experiment (its
-        config.yaml is as before suites) and ``scenario`` of a suite."""
+        """Leave out the forms not used: ``scenarios`` and the generalisation
+        fields of a single-scenario experiment (its config.yaml is as before
+        suites), ``scenario`` of a suite, both of a generalisation."""
         data = handler(self)
-        data.pop("scenario" if self.is_suite else "scenarios", None)
+        if self.is_generalisation:
+            unused: tuple[str, ...] = ("scenario", "scenarios")
+        else:
+            unused = (
+                "train_scenario",
+                "eval_scenarios",
+                "scenario" if self.is_suite else "scenarios",
+            )
+        for key in unused:
+            data.pop(key, None)
         return data
+
+    @property
+    def is_generalisation(self) -> bool:
+        """Whether the experiment trains on ``train_scenario`` and evaluates
+        on it and on ``eval_scenarios``."""
+        return self.train_scenario is not None
+
+    def evaluation_entries(self) -> dict[str, EvalScenario]:
+        """What a generalisation experiment evaluates on, by label, as given:
+        the train scenario (:data:`IN_DISTRIBUTION`) first, then ``eval_scenarios``."""
+        if self.train_scenario is None:
+            raise ValueError(f"experiment {self.name!r} has no train_scenario")
+        train = EvalScenario(scenario=self.train_scenario)
+        return {IN_DISTRIBUTION: train} | dict(self.eval_scenarios or {})
+
+    def evaluation_distribution(self, entry: EvalScenario) -> ScenarioDistribution:
+        """``entry`` loaded, overrides applied (a fixed scenario is a
+        distribution in which nothing varies; a point estimate is one)."""
+        distribution = load_distribution(entry.scenario, self.scenario_overrides or None)
+        return load_distribution(distribution.mean()) if entry.point_estimate else distribution
+
+    def evaluation_distributions(self) -> dict[str, ScenarioDistribution]:
+        """:meth:`evaluation_entries`, loaded."""
+        return {
+            label: self.evaluation_distribution(entry)
+            for label, entry in self.evaluation_entries().items()
+        }
+
+    def training_distribution(self) -> ScenarioDistribution:
+        """The train scenario of a generalisation experiment, overrides applied."""
+        return self.evaluation_distribution(self.evaluation_entries()[IN_DISTRIBUTION])
 
     @property
     def is_suite(self) -> bool:
@@ -181,7 +276,10 @@ class Experiment(BaseModel):
 
     @property
     def scenario_sources(self) -> list[str | dict[str, Any]]:
-        """Each scenario as given: bundled name, path or inline fields."""
+        """Each scenario as given: bundled name, path or inline fields (of a
+        generalisation experiment: the train scenario)."""
+        if self.train_scenario is not None:
+            return [self.train_scenario]
         if self.scenarios is None:
             return [self.scenario or "default"]
         return [entry.scenario for entry in self.scenarios]
@@ -208,10 +306,21 @@ class Experiment(BaseModel):
     @property
     def scenario_label(self) -> str:
         """The scenario(s) as people name them: bundled name, path, or inline name."""
+        if self.train_scenario is not None:
+            evaluated = ", ".join([IN_DISTRIBUTION, *(self.eval_scenarios or {})])
+            return f"{_label(self.train_scenario)} (evaluated on {evaluated})"
         labels = [_label(source) for source in self.scenario_sources]
         if not self.is_suite:
             return labels[0]
         return f"{len(labels)} scenarios ({', '.join(labels)})"
+
+
+def inline_source(distribution: ScenarioDistribution) -> dict[str, Any]:
+    """A scenario or distribution as a resolved config.yaml holds it: a
+    fixed scenario's every field, a distribution's fields as written."""
+    if distribution.uncertain and distribution.source is not None:
+        return distribution.source
+    return distribution.mean().model_dump(mode="json")
 
 
 def _label(source: str | dict[str, Any]) -> str:
@@ -262,7 +371,7 @@ def load_experiment(
     if text in bundled_experiments():
         path = Path(str(resources.files(EXPERIMENT_PACKAGE).joinpath(f"{text}.yaml")))
         data, origin = _read(path), str(path)
-    elif text in bundled_scenarios() or _is_scenario_file(Path(text)):
+    elif text in bundled_scenarios() + bundled_distributions() or _is_scenario_file(Path(text)):
         default = Path(str(resources.files(EXPERIMENT_PACKAGE).joinpath("default.yaml")))
         data = _read(default)
         data.update(
@@ -271,6 +380,8 @@ def load_experiment(
             scenario=_scenario_source(text, Path.cwd(), "scenario"),
             scenario_overrides={},
         )
+        if _is_distribution(data["scenario"]):  # learn on its draws, evaluate on held-out ones
+            data["train_scenario"] = data.pop("scenario")
         origin = f"default experiment on scenario {text}"
     else:
         path = Path(text)
@@ -286,6 +397,7 @@ def load_experiment(
                 data["scenario"], path.parent, f"{path}: field scenario"
             )
         _suite_sources(data, path)
+        _generalisation_sources(data, path)
     if overrides:
         given = {key: value for key, value in overrides.items() if value is not None}
         if isinstance(given.get("scenario"), str):
@@ -297,7 +409,9 @@ def load_experiment(
                     "description",
                     f"The agents of experiment {data.get('name')!r} on scenario {written}.",
                 )
-            data.pop("scenarios", None)  # --scenario runs a suite's agents on one scenario
+            # --scenario runs a suite's (or a generalisation's) agents on one scenario
+            for key in ("scenarios", "train_scenario", "eval_scenarios"):
+                data.pop(key, None)
         data.update(given)
     if agents is not None:
         data["agents"] = _selected(data, agents, origin)
@@ -314,6 +428,22 @@ def _suite_sources(data: dict[str, Any], path: Path) -> None:
         where = f"{path}: field scenarios[{position}]"
         if isinstance(entry, str):
             entries[position] = _scenario_source(entry, path.parent, where)
+        elif isinstance(entry, dict) and isinstance(entry.get("scenario"), str):
+            entry["scenario"] = _scenario_source(entry["scenario"], path.parent, where)
+
+
+def _generalisation_sources(data: dict[str, Any], path: Path) -> None:
+    """Make the scenario paths of a generalisation file absolute, as ``scenario``'s."""
+    if isinstance(data.get("train_scenario"), str):
+        where = f"{path}: field train_scenario"
+        data["train_scenario"] = _scenario_source(data["train_scenario"], path.parent, where)
+    entries = data.get("eval_scenarios")
+    if not isinstance(entries, dict):
+        return  # validation says what is wrong with it
+    for label, entry in entries.items():
+        where = f"{path}: field eval_scenarios.{label}"
+        if isinstance(entry, str):
+            entries[label] = _scenario_source(entry, path.parent, where)
         elif isinstance(entry, dict) and isinstance(entry.get("scenario"), str):
             entry["scenario"] = _scenario_source(entry["scenario"], path.parent, where)
 
@@ -359,12 +489,20 @@ def validate_experiment(data: Any, origin: str) -> Experiment:
     except ValidationError as error:
         problems = validation_problems(error, "README.md, Experiment files")
         raise ExperimentError(f"{origin}: invalid experiment\n{problems}") from None
+    if experiment.is_generalisation:
+        return _fit_agents(experiment, _checked_generalisation(experiment, origin), origin)
     scenarios = []
     for position, source in enumerate(experiment.scenario_sources):
         field = f"scenarios[{position}]" if experiment.is_suite else "scenario"
         try:
             scenarios.append(load_scenario(source, experiment.scenario_overrides))
         except ScenarioError as error:
+            if _is_distribution(source, experiment.scenario_overrides):
+                raise ExperimentError(
+                    f"{origin}: field {field}: {_label(source)} is a scenario distribution; "
+                    "an experiment learns on one as `train_scenario:` and evaluates on "
+                    "`eval_scenarios:` (docs/uncertainty.md)"
+                ) from None
             raise ExperimentError(f"{origin}: field {field}: {error}") from None
     names = [scenario.name for scenario in scenarios]
     for name in dict.fromkeys(names):
@@ -377,6 +515,44 @@ def validate_experiment(data: Any, origin: str) -> Experiment:
     if not experiment.is_suite:
         return _fit_agents(experiment, scenarios[0], origin)
     return _fit_suite(experiment, origin)
+
+
+def _checked_generalisation(experiment: Experiment, origin: str) -> Scenario:
+    """Load the train and eval scenarios, check that the agents can act on
+    each, and return the train scenario's mean (what the agents act in).
+
+    Raises:
+        ExperimentError: a scenario is invalid, or an eval scenario's
+            observation or actions differ from the train scenario's (the
+            agents are trained on those); the message names the field.
+    """
+    from gtmgym.envs.market_expansion import observed_feature_names
+
+    fields, loaded = {}, {}
+    for label, entry in experiment.evaluation_entries().items():
+        fields[label] = "train_scenario" if label == IN_DISTRIBUTION else f"eval_scenarios.{label}"
+        try:
+            loaded[label] = experiment.evaluation_distribution(entry)
+        except ScenarioError as error:
+            raise ExperimentError(f"{origin}: field {fields[label]}: {error}") from None
+    train = loaded[IN_DISTRIBUTION]
+    features, actions = observed_feature_names(train), train.mean().actions
+    for label, distribution in loaded.items():
+        theirs = observed_feature_names(distribution)
+        if theirs != features:
+            raise ExperimentError(
+                f"{origin}: field {fields[label]}: agents trained on {train.mean().name!r} "
+                f"cannot be evaluated on {distribution.mean().name!r}: its observation "
+                f"differs ({len(theirs)} features against {len(features)}; the same "
+                "segments, channels and observed parameters are needed)"
+            )
+        if distribution.mean().actions != actions:
+            raise ExperimentError(
+                f"{origin}: field {fields[label]}: the actions settings of "
+                f"{distribution.mean().name!r} differ from the train scenario's; the agents "
+                "act in the train scenario's action space"
+            )
+    return train.mean()
 
 
 def _fit_suite(experiment: Experiment, origin: str) -> Experiment:
@@ -467,16 +643,25 @@ def _scenario_source(value: str, folder: Path, where: str) -> str:
     Raises:
         ExperimentError: not a bundled name and no such file.
     """
-    if value in bundled_scenarios():
+    if value in bundled_scenarios() or value in bundled_distributions():
         return value
     path = (folder / Path(value).expanduser()).resolve()
     if not path.is_file():
         raise ExperimentError(
             f"{where}: {value!r} is not a bundled scenario "
-            f"({', '.join(bundled_scenarios())}) and there is no file {path} "
+            f"({', '.join(bundled_scenarios() + bundled_distributions())}) "
+            f"and there is no file {path} "
             f"(a relative path is read from {folder})"
         )
     return str(path)
+
+
+def _is_distribution(source: Any, overrides: dict[str, Any] | None = None) -> bool:
+    """Whether ``source`` is a valid scenario distribution with uncertain fields."""
+    try:
+        return load_distribution(source, overrides or None).uncertain
+    except ScenarioError:
+        return False
 
 
 def _is_scenario_file(path: Path) -> bool:

@@ -72,6 +72,8 @@ def _random_experiment(config: dict[str, Any]) -> Experiment | str:
         suite = config["scenarios"]
         inline = all(isinstance(e, dict) and isinstance(e.get("scenario"), dict) for e in suite)
         alone["scenarios"] = [{"scenario": e["scenario"]} for e in suite] if inline else None
+    elif "train_scenario" in config:  # a generalisation: train and eval scenarios inline
+        inline = isinstance(config["train_scenario"], dict)
     else:
         inline = isinstance(config.get("scenario"), dict)
     if not inline:

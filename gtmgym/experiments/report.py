@@ -11,6 +11,11 @@ A suite's report has a section per scenario (its ranked table and figures,
 named ``<figure>__<scenario>.png``), then the aggregate across scenarios
 (:mod:`gtmgym.experiments.aggregate`): ``aggregate.csv``, ``improvement.csv``,
 ``profiles.csv``, ``aggregate_scores.png`` and ``performance_profiles.png``.
+
+A generalisation experiment's eval scenarios are reported as a suite's
+scenarios (``in-distribution`` first), after a section with its returns in
+and out of distribution side by side and the gaps
+(:mod:`gtmgym.experiments.generalisation`, ``generalisation.csv``).
 """
 
 from __future__ import annotations
@@ -25,6 +30,12 @@ import yaml
 
 from gtmgym.experiments import plots
 from gtmgym.experiments.aggregate import SuiteAggregate, aggregate
+from gtmgym.experiments.config import IN_DISTRIBUTION
+from gtmgym.experiments.generalisation import (
+    generalisation_markdown,
+    generalisation_runs,
+    generalisation_table,
+)
 from gtmgym.experiments.html_report import markdown_to_html
 from gtmgym.experiments.reference import RandomReference, random_reference
 from gtmgym.experiments.store import CONFIG, OutputError, write_atomic
@@ -81,16 +92,19 @@ def build_report(run_dir: str | Path) -> pd.DataFrame:
         summary = summary.sort_values("scenario", key=lambda s: s.map(position), kind="stable")
         summary = summary.reset_index(drop=True)
     write_atomic(run_dir / "summary.csv", summary.to_csv(index=False))
+    generalisation = _generalisation(run_dir, config, episodes)
     drawing = Drawing(
         styles=agent_styles(summary["agent"]),
         units={name: plots.return_unit(o) for name, o in objectives(config).items()},
     )
     if suite:
         tables = {"episodes": episodes, "curves": curves, "allocations": allocations}
-        text = _suite_report(run_dir, config, tables, summary, scenarios, reference, drawing)
+        text = _suite_report(
+            run_dir, config, tables, summary, scenarios, reference, drawing, generalisation
+        )
     else:
         figures = _figures(run_dir, curves, summary, allocations, "", drawing)
-        text = _markdown(run_dir, config, summary, figures, reference)
+        text = _markdown(run_dir, config, summary, figures, reference, generalisation)
     _write_money_tables(run_dir, drawing)
     write_atomic(run_dir / "report.md", text)
     write_atomic(run_dir / "report.html", markdown_to_html(text, run_dir))
@@ -110,15 +124,33 @@ class Drawing:
 
 
 def objectives(config: dict[str, Any]) -> dict[str, str]:
-    """Each scenario's objective, from the resolved scenarios of config.yaml."""
+    """Each scenario's objective, from the resolved scenarios of config.yaml
+    (of a generalisation experiment: each eval scenario's, by label)."""
     entries = [config.get("scenario")] + [
         entry.get("scenario") for entry in config.get("scenarios") or [] if isinstance(entry, dict)
     ]
-    return {
+    found = {
         entry["name"]: entry.get("objective", "profit")
         for entry in entries
         if isinstance(entry, dict) and isinstance(entry.get("name"), str)
     }
+    evaluated = {IN_DISTRIBUTION: config.get("train_scenario")} | {
+        label: entry.get("scenario") if isinstance(entry, dict) else None
+        for label, entry in (config.get("eval_scenarios") or {}).items()
+    }
+    for label, scenario in evaluated.items():
+        if isinstance(scenario, dict):
+            found[label] = scenario.get("objective", "profit")
+    return found
+
+
+def _generalisation(run_dir: Path, config: dict[str, Any], episodes: pd.DataFrame) -> list[str]:
+    """A generalisation experiment's ``generalisation.csv`` and report section."""
+    if "train_scenario" not in config:
+        return []
+    table = generalisation_table(generalisation_runs(episodes))
+    write_atomic(run_dir / "generalisation.csv", table.to_csv(index=False))
+    return generalisation_markdown(table, list(config.get("eval_scenarios") or {}))
 
 
 def _write_money_tables(run_dir: Path, drawing: Drawing) -> None:
@@ -136,12 +168,17 @@ def _suite_report(
     scenarios: list[str],
     reference: RandomReference,
     drawing: Drawing,
+    generalisation: list[str],
 ) -> str:
-    """Each scenario's figures, the aggregate's tables and figures; the report."""
+    """Each scenario's figures, the aggregate's tables and figures; the report.
+
+    A generalisation experiment's agents learn in-distribution only: its
+    other sections have no learning curves."""
+    learnt_on = [IN_DISTRIBUTION] if "train_scenario" in config else scenarios
     sections = {
         scenario: _figures(
             run_dir,
-            _of(tables["curves"], scenario),
+            _of(tables["curves"], scenario) if scenario in learnt_on else None,
             _of(summary, scenario),
             _of(tables["allocations"], scenario),
             f"__{scenario}",
@@ -151,13 +188,15 @@ def _suite_report(
     }
     suite = aggregate(tables["episodes"], summary, reference.returns)
     figures = _write_aggregate(run_dir, suite, drawing)
-    return _suite_markdown(run_dir, config, summary, sections, suite, figures, reference)
+    return _suite_markdown(
+        run_dir, config, summary, sections, suite, figures, reference, generalisation
+    )
 
 
 def scenario_order(config: dict[str, Any], summary: pd.DataFrame) -> list[str]:
     """The scenarios of the summary, in the suite's order where config.yaml
     gives one, then any others in the summary's order."""
-    listed = []
+    listed = [IN_DISTRIBUTION, *(config.get("eval_scenarios") or {})]
     for entry in config.get("scenarios") or []:
         inline = entry.get("scenario") if isinstance(entry, dict) else None
         if isinstance(inline, dict) and isinstance(inline.get("name"), str):
@@ -176,26 +215,29 @@ def _of(frame: pd.DataFrame, scenario: str) -> pd.DataFrame:
 
 def _figures(
     run_dir: Path,
-    curves: pd.DataFrame,
+    curves: pd.DataFrame | None,
     summary: pd.DataFrame,
     allocations: pd.DataFrame,
     suffix: str,
     drawing: Drawing,
 ) -> dict[str, Path]:
     """One scenario's figures, ``suffix`` before ``.png`` in their names
-    (each with a PDF beside it); its money tables join ``drawing``'s."""
+    (each with a PDF beside it); its money tables join ``drawing``'s.
+    ``curves`` None: no learning curves (the agents did not learn there)."""
 
     def path(key: str) -> Path:
         return run_dir / PLOTS[key].replace(".png", f"{suffix}.png")
 
     scenario = summary["scenario"].iloc[0]
     unit, styles = drawing.units.get(scenario, "return"), drawing.styles
-    figures = {
-        "learning_curves": plots.save(
+    figures = {}
+    if curves is not None:
+        figures["learning_curves"] = plots.save(
             plots.learning_curves(curves, summary, styles, unit), path("learning_curves")
-        ),
-        "final_scores": plots.save(plots.final_scores(summary, styles, unit), path("final_scores")),
-    }
+        )
+    figures["final_scores"] = plots.save(
+        plots.final_scores(summary, styles, unit), path("final_scores")
+    )
     if allocations.empty:
         return figures
     ranked = [agent for agent in summary["agent"] if agent in set(allocations["agent"])]
@@ -244,9 +286,11 @@ def _markdown(
     summary: pd.DataFrame,
     figures: dict[str, Path],
     reference: RandomReference,
+    generalisation: list[str],
 ) -> str:
     lines = [
         *_preamble(run_dir, config, summary, reference),
+        *generalisation,
         format_table(summary, markdown=True),
         "",
     ]
@@ -284,9 +328,10 @@ def _suite_markdown(
     suite: SuiteAggregate,
     figures: dict[str, Path],
     reference: RandomReference,
+    generalisation: list[str],
 ) -> str:
     """Per scenario its table and figures, then the aggregate across them."""
-    lines = _preamble(run_dir, config, summary, reference)
+    lines = _preamble(run_dir, config, summary, reference) + generalisation
     for scenario, scenario_figures in sections.items():
         lines += [
             f"## Scenario `{scenario}`",
@@ -361,6 +406,13 @@ def _settings(config: dict[str, Any]) -> str:
     if isinstance(config.get("scenarios"), list):
         names = [_scenario_name(entry.get("scenario")) for entry in config["scenarios"]]
         where = f"Scenarios {', '.join(f'`{name}`' for name in names)}"
+    elif "train_scenario" in config:
+        evaluated = ", ".join(f"`{label}`" for label in config.get("eval_scenarios") or {})
+        where = (
+            f"Trained on `{_scenario_name(config['train_scenario'])}`, evaluated on it "
+            f"(`{IN_DISTRIBUTION}`, held-out episodes)"
+            + (f" and on {evaluated}" if evaluated else "")
+        )
     else:
         where = f"Scenario `{_scenario_name(config.get('scenario', '?'))}`"
     return (

@@ -24,8 +24,16 @@ from typing import Any, Literal
 import pandas as pd
 
 from gtmgym.agents.registry import make
+from gtmgym.envs.distribution import ScenarioDistribution
 from gtmgym.envs.scenario import Scenario
-from gtmgym.experiments.config import AgentEntry, AgentSettings, Experiment, SuiteScenario
+from gtmgym.experiments.config import (
+    AgentEntry,
+    AgentSettings,
+    EvalScenario,
+    Experiment,
+    SuiteScenario,
+    inline_source,
+)
 from gtmgym.experiments.report import build_report
 from gtmgym.experiments.store import RunStore
 from gtmgym.experiments.unit import Unit, UnitResult, run_unit, units_of
@@ -56,9 +64,13 @@ def resolved_experiment(experiment: Experiment) -> Experiment:
     ``provenance`` records package versions, the git commit and the scenario
     as it was given. In a suite, each scenario is inline in ``scenarios`` with
     every agent's settings there, and the entries keep what they were given.
+    A generalisation experiment's train and eval scenarios are inline (a
+    distribution as written, its ``draws`` paths absolute).
     """
     if experiment.is_suite:
         return _resolved_suite(experiment)
+    if experiment.is_generalisation:
+        return _resolved_generalisation(experiment)
     scenario = experiment.resolved_scenario()
     agents = _built_entries(scenario, experiment.agents)
     return experiment.model_copy(
@@ -95,7 +107,32 @@ def _resolved_suite(experiment: Experiment) -> Experiment:
     )
 
 
-def _built_entries(scenario: Scenario, entries: list[AgentEntry]) -> list[AgentEntry]:
+def _resolved_generalisation(experiment: Experiment) -> Experiment:
+    train = experiment.training_distribution()
+    agents = _built_entries(train, experiment.agents)
+    evaluated = {
+        label: EvalScenario(
+            scenario=inline_source(experiment.evaluation_distributions()[label]),
+            point_estimate=False,  # inline, the point estimate is a fixed scenario
+        )
+        for label in experiment.eval_scenarios or {}
+    }
+    return experiment.model_copy(
+        update={
+            "description": experiment.description
+            or f"{experiment.name}: {len(agents)} agents trained on {train.mean().name}.",
+            "train_scenario": inline_source(train),
+            "eval_scenarios": evaluated,
+            "scenario_overrides": {},
+            "agents": agents,
+            "provenance": _provenance(experiment),
+        }
+    )
+
+
+def _built_entries(
+    scenario: Scenario | ScenarioDistribution, entries: list[AgentEntry]
+) -> list[AgentEntry]:
     """The entries with the action mode and every hyperparameter their agents
     are built with on ``scenario``."""
     built = []
@@ -119,6 +156,17 @@ def _provenance(experiment: Experiment) -> dict[str, Any]:
     given: dict[str, Any] = (
         {"scenarios": sources} if experiment.is_suite else {"scenario": sources[0]}
     )
+    if experiment.is_generalisation:
+        given = {
+            "train_scenario": _as_given(experiment.train_scenario),
+            "eval_scenarios": {
+                label: {
+                    "scenario": _as_given(entry.scenario),
+                    "point_estimate": entry.point_estimate,
+                }
+                for label, entry in (experiment.eval_scenarios or {}).items()
+            },
+        }
     if experiment.scenario_overrides:
         given["scenario_overrides"] = experiment.scenario_overrides
     return given | {
@@ -127,6 +175,10 @@ def _provenance(experiment: Experiment) -> dict[str, Any]:
         "git_commit": _git_commit(),
         "written": datetime.now(UTC).isoformat(timespec="seconds"),
     }
+
+
+def _as_given(source: Any) -> Any:
+    return source if isinstance(source, str) else "inline"
 
 
 def run_experiment(

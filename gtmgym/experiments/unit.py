@@ -8,6 +8,12 @@ Evaluation seeds: the run with seed ``s`` is evaluated on episodes reset with
 ``eval_seed + 1000 * s + k``, ``k = 0 .. eval_episodes - 1``, so every agent
 with seed ``s`` faces the same draws; checkpoints during training use the
 same episodes.
+
+A generalisation experiment's unit trains on its train scenario and is
+evaluated on each of its eval scenarios (:attr:`Unit.eval_scenarios`, the
+train scenario itself first as ``in-distribution``) on those same episode
+seeds; its rows' ``scenario`` is the eval scenario's label. Learning uses
+the agent's own seeds, so the in-distribution episodes are held out.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ import pandas as pd
 
 from gtmgym.agents.evaluation import evaluate, evaluate_with_periods
 from gtmgym.agents.registry import make
-from gtmgym.experiments.config import Experiment
+from gtmgym.experiments.config import IN_DISTRIBUTION, AgentEntry, Experiment, inline_source
 
 SEED_STRIDE = 1000
 
@@ -42,6 +48,8 @@ class Unit:
     eval_seed: int
     action_mode: str | None = None
     hyperparameters: dict[str, Any] = field(default_factory=dict)
+    # a generalisation unit: label -> scenario (inline) to evaluate on, in order
+    eval_scenarios: dict[str, dict[str, Any]] = field(default_factory=dict)
     # where to write TensorBoard logs of learning; not part of the experiment
     # (results and resumes do not depend on it)
     tensorboard: str | None = None
@@ -68,27 +76,43 @@ class UnitResult:
 def units_of(experiment: Experiment) -> list[Unit]:
     """Every run of the experiment: scenario by scenario (a suite has
     several), agent by agent, seed by seed."""
+    if experiment.is_generalisation:
+        evaluated = experiment.evaluation_distributions()
+        targets = {label: inline_source(found) for label, found in evaluated.items()}
+        name = evaluated[IN_DISTRIBUTION].mean().name
+        return _units(experiment, name, targets[IN_DISTRIBUTION], experiment.agents, targets)
     units = []
     for scenario, entries in experiment.per_scenario():
-        scenario_data = scenario.model_dump(mode="json")
-        units += [
-            Unit(
-                scenario_name=scenario.name,
-                scenario=scenario_data,
-                label=entry.name,
-                agent=entry.agent,
-                seed=seed,
-                train_steps=experiment.train_steps,
-                eval_episodes=experiment.eval_episodes,
-                checkpoints=experiment.checkpoints,
-                eval_seed=experiment.eval_seed,
-                action_mode=entry.action_mode,
-                hyperparameters=dict(entry.hyperparameters),
-            )
-            for entry in entries
-            for seed in range(experiment.seeds)
-        ]
+        units += _units(experiment, scenario.name, scenario.model_dump(mode="json"), entries)
     return units
+
+
+def _units(
+    experiment: Experiment,
+    name: str,
+    scenario: dict[str, Any],
+    entries: list[AgentEntry],
+    eval_scenarios: dict[str, dict[str, Any]] | None = None,
+) -> list[Unit]:
+    """The runs of ``entries`` on one (train) scenario, agent by agent, seed by seed."""
+    return [
+        Unit(
+            scenario_name=name,
+            scenario=scenario,
+            label=entry.name,
+            agent=entry.agent,
+            seed=seed,
+            train_steps=experiment.train_steps,
+            eval_episodes=experiment.eval_episodes,
+            checkpoints=experiment.checkpoints,
+            eval_seed=experiment.eval_seed,
+            action_mode=entry.action_mode,
+            hyperparameters=dict(entry.hyperparameters),
+            eval_scenarios=dict(eval_scenarios or {}),
+        )
+        for entry in entries
+        for seed in range(experiment.seeds)
+    ]
 
 
 def run_unit(unit: Unit, progress: Progress | None = None) -> UnitResult:
@@ -119,19 +143,31 @@ def run_unit(unit: Unit, progress: Progress | None = None) -> UnitResult:
             curve_rows.append({"step": done, "return": float(scores["return"].mean())})
             report(0.9 * checkpoint / unit.checkpoints)
     start = 0.9 if trains else 0.0  # the rest of the bar, period by period
-    episodes, allocations = evaluate_with_periods(
-        agent,
-        episodes=unit.eval_episodes,
-        seed=unit.first_eval_seed,
-        progress=lambda fraction: report(start + (1.0 - start) * fraction),
-    )
-    keys = {"scenario": unit.scenario_name, "agent": unit.label, "seed": unit.seed}
+    # a plain unit plays its own scenario (None: the agent's), keyed by its name
+    targets: dict[str, dict[str, Any] | None] = dict(unit.eval_scenarios) or {
+        unit.scenario_name: None
+    }
+    share = (1.0 - start) / len(targets)
+    played, spent = [], []
+    for position, (label, scenario) in enumerate(targets.items()):
+        episodes, allocations = evaluate_with_periods(
+            agent,
+            scenario,
+            episodes=unit.eval_episodes,
+            seed=unit.first_eval_seed,
+            progress=lambda fraction, at=start + position * share: report(at + share * fraction),
+        )
+        keys = {"scenario": label, "agent": unit.label, "seed": unit.seed}
+        played.append(_keyed(episodes.rename(columns={"seed": "env_seed"}), keys))
+        spent.append(_keyed(allocations, keys))
+    curve_scenario = IN_DISTRIBUTION if unit.eval_scenarios else unit.scenario_name
+    keys = {"scenario": curve_scenario, "agent": unit.label, "seed": unit.seed}
     curves = pd.DataFrame(curve_rows, columns=["step", "return"])
     return UnitResult(
         run_name=unit.run_name,
-        episodes=_keyed(episodes.rename(columns={"seed": "env_seed"}), keys),
+        episodes=pd.concat(played, ignore_index=True),
         curves=_keyed(curves, keys),
-        allocations=_keyed(allocations, keys),
+        allocations=pd.concat(spent, ignore_index=True),
     )
 
 
