@@ -93,7 +93,7 @@ def play_period(
             f.blocked[i, j] = asked - paid
             spent += paid
         sells[i] = selling
-    unspent = available - spent
+    unspent = max(available - spent, 0.0)  # shares sum to <= 1: a rounding residue, never a debt
 
     contribution = np.empty(n_channels)
     counts = np.empty(n_channels, dtype=np.int64)
