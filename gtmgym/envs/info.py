@@ -22,12 +22,12 @@ The raw state is not in ``info``: it is ``env.unwrapped.state``.
 from __future__ import annotations
 
 import operator
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
 from gtmgym.envs.kernel.layouts import PeriodFigures
-from gtmgym.envs.kernel.record import Layout
 
 # info key -> figures field
 ARRAY_KEYS = {
@@ -69,7 +69,7 @@ def period_info(figures: PeriodFigures, env: int) -> dict[str, Any]:
     figures with a plan worked out once per layout.
     """
     row = figures.data[env]
-    plan = _row_plan(figures.layout)
+    plan = _row_plan(*figures.layout.shapes["spend"])
     info: dict[str, Any] = {key: row.item(column) for key, column in plan.scalars}
     info.update(zip(plan.array_keys, plan.cut(row), strict=True))
     for key, shape in plan.matrices:
@@ -80,7 +80,9 @@ def period_info(figures: PeriodFigures, env: int) -> dict[str, Any]:
 
 
 class _RowPlan:
-    def __init__(self, where: Layout) -> None:
+    def __init__(self, n_segments: int, n_channels: int) -> None:
+        where = PeriodFigures.layout_for(n_segments, n_channels)
+
         def columns(field: str) -> slice:
             start = where.starts[field]
             return slice(start, start + int(np.prod(where.shapes[field], dtype=np.int64)))
@@ -97,15 +99,6 @@ class _RowPlan:
         self.bankrupt = where.starts["bankrupt"]
 
 
-_ROW_PLANS: dict[int, tuple[Layout, _RowPlan]] = {}
-
-
-def _row_plan(where: Layout) -> _RowPlan:
-    """The plan for figures laid out as ``where``, looked up by identity (the
-    entry holds the layout, so its id is not reused while the entry lives)."""
-    found = _ROW_PLANS.get(id(where))
-    if found is None:
-        if len(_ROW_PLANS) >= 256:  # unpickled records bring layouts of their own
-            _ROW_PLANS.clear()
-        found = _ROW_PLANS[id(where)] = (where, _RowPlan(where))
-    return found[1]
+@lru_cache(maxsize=64)
+def _row_plan(n_segments: int, n_channels: int) -> _RowPlan:
+    return _RowPlan(n_segments, n_channels)
