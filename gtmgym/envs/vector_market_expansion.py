@@ -171,7 +171,7 @@ class MarketExpansionVectorEnv(VectorEnv):
             raise ValueError(f"expected a batch of {self.num_envs} actions, got {checked.shape[0]}")
         shares, enter = self._markets.decode(checked, self.state.selling)
         state, figures, rewards, observations = advance(
-            self.kernel, self.state, shares, enter, self._streams
+            self.kernel, self.state, shares, enter, self._streams, threads=True
         )
         observations = self._with_parameters(observations)
         terminated = (state.period >= self._periods) | figures.bankrupt

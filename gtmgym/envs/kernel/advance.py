@@ -6,9 +6,10 @@ ahead and the calibration's replay all advance the model through
 (:func:`~gtmgym.envs.kernel.period.play_period`), its reward and its
 observation. Market ``n`` reads parameter row ``n`` of a batch of
 parameters, or the only row if there is one, and draws from its own stream,
-so a market's trajectory does not depend on its place in the batch. Large
-batches run their markets on all cores (numba ``prange``); the result does
-not depend on the number of threads.
+so a market's trajectory does not depend on its place in the batch. Asked
+to (``threads=True``, the vector environment), batches of ``PARALLEL_FROM``
+markets or more run on all cores (numba ``prange``); the result does not
+depend on the number of threads.
 
 A period whose figures, reward or state are not finite (float64 overflowed,
 0/0, or a sampler refused a NaN probability) raises
@@ -43,7 +44,11 @@ from gtmgym.envs.kernel.reward import reward
 from gtmgym.envs.loader import ScenarioError
 
 SHOWN = 6  # non-finite figures named in a message
-PARALLEL_FROM = 64  # markets in a batch from which threads pay for their start
+# markets in a batch from which threads pay for their start, when the caller
+# asks for them; callers that run Python between many small batches (the
+# planner's rollouts) ask not to: there the threads' wake-ups cost more than
+# they save (a planner episode on default: 1.5 s serial, 3.7 s threaded)
+PARALLEL_FROM = 64
 
 
 class NonFiniteStateError(ScenarioError):
@@ -68,6 +73,7 @@ def advance(
     shares: np.ndarray,
     enter: np.ndarray,
     streams: np.ndarray | None = None,
+    threads: bool = False,
 ) -> Period:
     """One period for a batch of markets.
 
@@ -80,12 +86,14 @@ def advance(
         streams: (N, 4) uint64, each market's random stream (advanced in
             place; :func:`~gtmgym.envs.kernel.randomness.stream_key` makes
             one); ``None`` plays the expected (noise-free) model.
+        threads: spread a batch of ``PARALLEL_FROM`` markets or more over
+            numba's threads (the same result, bit for bit).
 
     Raises:
         NonFiniteStateError: a figure, reward or state entry of the period is
             not finite (or a random draw was given a non-finite input).
     """
-    return Stepper(params, state.data.shape[0])(state, shares, enter, streams)
+    return Stepper(params, state.data.shape[0], threads)(state, shares, enter, streams)
 
 
 class Stepper:
@@ -96,7 +104,7 @@ class Stepper:
 
     __slots__ = ("_arguments", "_figures", "_num_envs", "_observations", "_play", "_widths")
 
-    def __init__(self, params: Params, num_envs: int) -> None:
+    def __init__(self, params: Params, num_envs: int, threads: bool = False) -> None:
         if params.data.shape[0] not in (1, num_envs):
             raise ValueError(f"{params.data.shape[0]} parameter rows for {num_envs} markets")
         s, c = params.n_segments, params.n_channels
@@ -105,7 +113,8 @@ class Stepper:
         self._num_envs = num_envs
         self._widths = (num_envs * state_layout.width, num_envs * self._figures.width)
         self._observations = (num_envs, observation_size(s, c))
-        self._play = advance_threaded if num_envs >= PARALLEL_FROM else advance_serial
+        parallel = threads and num_envs >= PARALLEL_FROM
+        self._play = advance_threaded if parallel else advance_serial
         self._arguments = (
             params.data,
             params.layout.offsets,
