@@ -110,3 +110,25 @@ def test_describe_shows_the_discount_rate(tmp_path, capsys):
     path.write_text(yaml.safe_dump(data))
     assert main(["describe", str(path)]) == 0
     assert "objective profit, discount rate 0.02" in capsys.readouterr().out
+
+
+def test_lp_values_a_customer_at_the_present_value_of_its_margins():
+    """lp plans on the reward it is scored by: under profit, a customer won now
+    is worth its margins over the periods left, each discounted by (1 + r)."""
+    plain = gtmgym.load_scenario("default").model_dump()
+    assert plain["objective"] == "profit"
+    rate = 0.1
+    lp = make("lp", dict(copy.deepcopy(plain), discount_rate=rate), action_mode="continuous")
+    undiscounted = make("lp", plain, action_mode="continuous")
+    params = lp.params
+    periods = np.arange(params.periods)
+    factors = ((1 - params.churn[:, None]) / (1 + rate)) ** periods  # (S, H)
+    worth = params.customer_value[:, :-1] * factors.sum(axis=1)[:, None]
+    values = lp.unit_value(params.periods)
+    np.testing.assert_allclose(values, lp.customers_per_unit * worth, rtol=1e-12)
+    reachable = lp.customers_per_unit > 0
+    assert (values[reachable] < undiscounted.unit_value(params.periods)[reachable]).all()
+    # and it spends no more than the undiscounted lp, since money costs the same
+    selling = np.ones(params.n_segments, dtype=bool)
+    budget = params.budget_per_period
+    assert lp.allocation(selling, budget).sum() <= undiscounted.allocation(selling, budget).sum()

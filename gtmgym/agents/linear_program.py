@@ -41,11 +41,13 @@ class LinearProgramAgent(Agent):
     A customer won by pair ic is worth, in the reward's units (docs/model.md,
     Rewards):
 
-    - ``lifetime_value``: ``p_i (m_i - r_c) / churn_i``, what the reward books
-      when the customer is won; unit cost 1.
-    - ``profit``: ``p_i (m_i - r_c) sum_{k<H} (1 - churn_i)^k``, the margin
-      over the periods left (a customer won now earns now; churn comes
-      before each later period's money); unit cost 1.
+    - ``lifetime_value``: ``p_i (m_i - r_c) (1 + r) / (r + churn_i)``, what
+      the reward books when the customer is won; unit cost 1.
+    - ``profit``: ``p_i (m_i - r_c) sum_{k<H} ((1 - churn_i) / (1 + r))^k``,
+      the margin over the periods left (a customer won now earns now; churn
+      comes before each later period's money), each later period discounted
+      by the scenario's ``discount_rate`` ``r`` (0: undiscounted) as the
+      reward discounts it; unit cost 1.
     - ``market_share``: ``sum_{k<H} (1 - churn_i)^k / sum_i P_i``, the share it
       adds to this and each later period's reward; unit cost 0, since that
       reward does not count spend: all the money goes to the pairs with the
@@ -116,10 +118,13 @@ class LinearProgramAgent(Agent):
     def unit_value(self, periods_left: int) -> np.ndarray:
         """(S, C) the objective's value of the customers a unit of spend wins."""
         params = self.params
-        churn = params.churn
+        churn, rate = params.churn, params.discount_rate
+        # a customer's next period, in this period's money: kept, and discounted
+        keep = (1.0 - churn) / (1.0 + rate)
+        lost = (rate + churn) / (1.0 + rate)  # 1 - keep, exactly churn undiscounted
         survival = np.where(
-            churn > 0,
-            (1.0 - (1.0 - churn) ** periods_left) / np.where(churn > 0, churn, 1.0),
+            lost > 0,
+            (1.0 - keep**periods_left) / np.where(lost > 0, lost, 1.0),
             float(periods_left),
         )
         if params.objective == "lifetime_value":
