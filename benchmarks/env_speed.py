@@ -112,4 +112,32 @@ def vector_vs_sync(quick: bool) -> list[Figure]:
             None,
             f"{ours:,.0f} vs {theirs:,.0f} env-steps/s",
         ),
+        drawing_cost(quick),
     ]
+
+
+def drawing_cost(quick: bool) -> Figure:
+    """What drawing each restarting market's parameters costs a vector step:
+    default-uncertain against its mean scenario, same settings (issue 14's
+    target: at most 10% of a 1024-market step)."""
+    num_envs, batches, repeats = (64, 3, 5) if quick else (1024, 48, 9)
+    settings = {
+        "action_mode": "discrete",
+        "noise": True,
+        "vectorization_mode": "vector_entry_point",
+    }
+    drawn = gym.make_vec(gtmgym.ENV_ID, num_envs, scenario="default-uncertain", **settings)
+    mean = drawn.unwrapped.scenarios[0]
+    fixed = gym.make_vec(gtmgym.ENV_ID, num_envs, scenario=mean, **settings)
+    ours, reference, ratio = paired_rates(
+        _vector_work(drawn, batches), _vector_work(fixed, batches), repeats
+    )
+    cost = 1.0 / ratio - 1.0
+    return Figure(
+        f"2c. drawing parameters: share of a {num_envs}-market step",
+        100.0 * cost,
+        "%",
+        "<= 10%",
+        cost <= 0.10,
+        f"default-uncertain {ours:,.0f} vs its mean {reference:,.0f} env-steps/s",
+    )
