@@ -59,7 +59,9 @@ def recovery(name: str, periods: int, spend_form: str = "long") -> str:
         if true > 0
     ]
     knows = evaluate(make("planner", truth, action_mode="continuous"), episodes=1, noise=False)
-    decided = evaluate(make("planner", fitted, action_mode="continuous"), scenario=truth,
+    # planner_mean plans on the scenario it is built on (the estimates);
+    # `planner` would plan on the market it plays, the truth
+    decided = evaluate(make("planner_mean", fitted, action_mode="continuous"), scenario=truth,
                        episodes=1, noise=False)  # fmt: skip
     ratio = decided["return"].iloc[0] / knows["return"].iloc[0]
     return (
