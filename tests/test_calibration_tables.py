@@ -323,3 +323,62 @@ def test_wins_by_channel_needs_every_wins_channel(wide_history, tmp_path, capsys
     assert code == 2
     assert "customers.csv: column acquired_channel, row" in stderr
     assert "spend.wins_by_channel: customers needs every win's channel" in stderr
+
+
+def with_margins(data: Path, folder: Path, margins: np.ndarray) -> Path:
+    """A copy of ``data`` whose customer table has a ``margin`` column and whose
+    calibration file estimates every segment's gross margin from it."""
+    copy = folder / "with-margins"
+    shutil.copytree(data, copy)
+    customers = pd.read_csv(copy / "customers.csv")
+    customers["margin"] = margins
+    customers.to_csv(copy / "customers.csv", index=False)
+    calibration = yaml.safe_load((copy / "calibration.yaml").read_text())
+    calibration["gross_margin_column"] = "margin"
+    for segment in calibration["market"]["segments"]:
+        segment.pop("gross_margin")
+    (copy / "calibration.yaml").write_text(yaml.safe_dump(calibration))
+    return copy / "calibration.yaml"
+
+
+def test_gross_margin_is_estimated_from_a_customer_column(tmp_path, capsys):
+    """Each segment's margin is its customers' margins weighted by revenue,
+    with a bootstrap interval, and given twice or not at all is refused."""
+    truth = gtmgym.load_scenario("default")
+    data = synthesize("default", 40, seed=0, out=tmp_path / "data")
+    customers = pd.read_csv(data / "customers.csv")
+    true_margin = customers["true_segment"].map({s.name: s.gross_margin for s in truth.segments})
+    spread = np.random.default_rng(0).uniform(-0.1, 0.1, len(customers))
+    margins = np.clip(true_margin.to_numpy() + spread, 0.0, 1.0)
+    calibration = with_margins(data, tmp_path, margins)
+    fitted = tmp_path / "fitted.yaml"
+    calibrate(calibration, fitted, report=tmp_path / "report", draws=2)
+    found = gtmgym.load_scenario(fitted)
+    revenue = customers["revenue_per_period"].to_numpy()
+    for true, segment in zip(truth.segments, found.segments, strict=True):
+        assert segment.gross_margin == pytest.approx(true.gross_margin, abs=0.01), true.name
+        mine = (customers["true_segment"] == true.name).to_numpy()  # ARI 1 on this history
+        weighted = (margins[mine] * revenue[mine]).sum() / revenue[mine].sum()
+        assert segment.gross_margin == pytest.approx(weighted, rel=1e-9)
+    report = (tmp_path / "report" / "report.md").read_text()
+    assert "| gross margin |" in report and f"{found.segments[0].gross_margin:.4g} [" in report
+
+    twice = yaml.safe_load(calibration.read_text())
+    twice["market"]["segments"][2]["gross_margin"] = 0.5
+    calibration.write_text(yaml.safe_dump(twice))
+    code, stderr = calibrate_in_process(capsys, calibration, tmp_path / "twice.yaml")
+    assert code == 2 and "market.segments[2].gross_margin: given, and gross_margin_column" in stderr
+    neither = dict(twice, gross_margin_column=None)
+    neither["market"]["segments"][2].pop("gross_margin")
+    calibration.write_text(yaml.safe_dump(neither))
+    code, stderr = calibrate_in_process(capsys, calibration, tmp_path / "neither.yaml")
+    assert code == 2 and "market.segments[0].gross_margin: missing" in stderr
+    assert not (tmp_path / "twice.yaml").exists() and not (tmp_path / "neither.yaml").exists()
+
+
+def test_a_margin_outside_0_1_is_refused_naming_the_row(wide_history, tmp_path, capsys):
+    margins = np.full(len(pd.read_csv(wide_history / "customers.csv")), 0.6)
+    margins[4] = 1.5
+    calibration = with_margins(wide_history, tmp_path, margins)
+    code, stderr = calibrate_in_process(capsys, calibration, tmp_path / "fitted.yaml")
+    assert code == 2 and "customers.csv: column margin, row 5: is outside [0, 1]" in stderr, stderr

@@ -31,7 +31,12 @@ from gtmgym.calibration.config import (
 from gtmgym.calibration.report import ResponseCurves, write_report
 from gtmgym.calibration.response import Response, fit_response, replay, response_curves
 from gtmgym.calibration.rfm import with_rfm
-from gtmgym.calibration.segments import SegmentFacts, segment_customers, wins_by_channel
+from gtmgym.calibration.segments import (
+    SegmentFacts,
+    gross_margins,
+    segment_customers,
+    wins_by_channel,
+)
 from gtmgym.calibration.tables import (
     SpendHistory,
     customers_table,
@@ -94,11 +99,12 @@ def calibrate(
     history = spend_history(spend_path, calibration.spend, channels, segments)
     periods, spend, won = history.periods, history.spend, history.won
     sources = [customers_path, spend_path]
+    margin = calibration.gross_margin_column
     if segmentation.rfm is None:
-        customers = customers_table(customers_path, segmentation.features, history.dates)
+        customers = customers_table(customers_path, segmentation.features, history.dates, margin)
     else:
         from_customers = [name for name in segmentation.features if name not in RFM_FEATURES]
-        customers = customers_table(customers_path, from_customers, history.dates)
+        customers = customers_table(customers_path, from_customers, history.dates, margin)
         transactions_path = folder / segmentation.rfm.file
         customers = with_rfm(customers, customers_path, transactions_path, segmentation.rfm)
         sources.append(transactions_path)
@@ -112,6 +118,8 @@ def calibrate(
         customers, won, segmentation.features, segments, channels, periods,
         k=segmentation.k, k_range=segmentation.k_range, log_features=segmentation.log_features,
     )  # fmt: skip
+    if margin is not None:
+        facts = replace(facts, margin=gross_margins(customers, facts.labels, len(segments), margin))
     _check_held_fit_markets(calibration, facts)
     if calibration.spend.wins_by_channel == "customers":
         won = wins_by_channel(customers, customers_path, facts.labels, channels, won.shape)
@@ -138,7 +146,9 @@ def calibrate(
 
         return fit_response(replay_drawn, spend, won, facts.customers, available, weights, start)
 
-    replicates = bootstrap(draws, seed, customers, facts, response, refit, jobs) if draws else []
+    replicates = (
+        bootstrap(draws, seed, customers, facts, response, refit, jobs, margin) if draws else []
+    )
     scenario = _valid(scenario_data(calibration, facts, response, available, periods))
     drawn = [
         _valid(scenario_data(calibration, d.facts, d.response, available, periods))
@@ -265,7 +275,9 @@ def scenario_data(
                 "growth": segment.growth,
                 "initial_customers": held,
                 "revenue_per_customer": float(facts.revenue[index]),
-                "gross_margin": segment.gross_margin,
+                "gross_margin": (
+                    segment.gross_margin if facts.margin is None else float(facts.margin[index])
+                ),
                 "churn": float(facts.churn[index]),
                 # a segment with customers today is open, whatever it was
                 "open_at_start": history or held > 0 or segment.open_at_start,

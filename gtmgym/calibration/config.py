@@ -87,7 +87,9 @@ class MarketSegment(_Strict):
     growth: Annotated[float, Field(gt=-1.0, le=1.0)] = 0.0
     # the share of the population rivals hold today, taken as fixed
     competitor_share: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.0
-    gross_margin: Fraction
+    # a share of revenue; None: estimated from the customer table's
+    # gross_margin_column (revenue-weighted over the segment's customers)
+    gross_margin: Fraction | None = None
     open_at_start: bool = True
     entry_cost: Annotated[float, Field(ge=0.0)] = 0.0
     entry_delay: Annotated[int, Field(ge=0, le=1000)] = 0
@@ -217,6 +219,21 @@ class Calibration(_Strict):
         return self
 
     @model_validator(mode="after")
+    def _gross_margin_given_once(self) -> Calibration:
+        for index, segment in enumerate(self.market.segments):
+            if self.gross_margin_column is None and segment.gross_margin is None:
+                raise ValueError(
+                    f"market.segments[{index}].gross_margin: missing; give it, or "
+                    "gross_margin_column to estimate every segment's from the customer table"
+                )
+            if self.gross_margin_column is not None and segment.gross_margin is not None:
+                raise ValueError(
+                    f"market.segments[{index}].gross_margin: given, and gross_margin_column "
+                    f"({self.gross_margin_column}) estimates it too; leave one out"
+                )
+        return self
+
+    @model_validator(mode="after")
     def _growth_given_once(self) -> Calibration:
         if self.market_sizes is not None:
             for index, segment in enumerate(self.market.segments):
@@ -229,6 +246,9 @@ class Calibration(_Strict):
 
     name: Annotated[str, Field(min_length=1)]
     customers: Annotated[str, Field(min_length=1)]
+    # a customer-table column of each customer's gross margin (a share of
+    # its revenue, in [0, 1]); each segment's is then estimated from it
+    gross_margin_column: Annotated[str, Field(min_length=1)] | None = None
     spend: SpendTable
     segmentation: Segmentation
     market: Market

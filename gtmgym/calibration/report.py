@@ -85,14 +85,15 @@ def write_report(
         "## Segments",
         "",
         "| segment | customers | churn per period | churn events / periods at risk "
-        "| revenue per customer | customers today |",
-        "|---|---|---|---|---|---|",
+        "| revenue per customer | gross margin | customers today |",
+        "|---|---|---|---|---|---|---|",
     ]
     for i, name in enumerate(segments):
+        margin = "given" if facts.margin is None else shown("gross_margin", facts.margin[i], i)
         lines.append(
             f"| {name} | {int((facts.labels == i).sum())} | {shown('churn', facts.churn[i], i)} | "
             f"{facts.churn_events[i]:.0f} / {facts.exposure[i]:.0f} | "
-            f"{shown('revenue', facts.revenue[i], i)} | "
+            f"{shown('revenue', facts.revenue[i], i)} | {margin} | "
             f"{facts.customers[-1, i].sum():.0f} |"
         )
     lines += [

@@ -38,6 +38,7 @@ class SegmentFacts:
     exposure: np.ndarray  # (S,) customer-periods at risk
     revenue: np.ndarray  # (S,) per customer per period
     customers: np.ndarray  # (T + 1, S, C + 1) at the end of period t - 1 (row 0: the start)
+    margin: np.ndarray | None = None  # (S,) gross margin from the table; None: given
 
 
 def segment_customers(
@@ -110,6 +111,22 @@ def churn_and_revenue(
     counts = np.bincount(labels, minlength=n_segments)
     churn = events / np.maximum(exposure, 1.0)
     return churn, events, exposure, revenue_sum / np.maximum(counts, 1)
+
+
+def gross_margins(
+    customers: pd.DataFrame, labels: np.ndarray, n_segments: int, column: str
+) -> np.ndarray:
+    """(S,) each segment's gross margin: its customers' margins weighted by
+    their revenue (the share of the segment's revenue kept), or their plain
+    mean where the segment's customers earn nothing."""
+    margin = customers[column].to_numpy(dtype=float)
+    revenue = customers["revenue_per_period"].to_numpy(dtype=float)
+    kept = np.bincount(labels, weights=margin * revenue, minlength=n_segments)
+    earned = np.bincount(labels, weights=revenue, minlength=n_segments)
+    plain = np.bincount(labels, weights=margin, minlength=n_segments) / np.maximum(
+        np.bincount(labels, minlength=n_segments), 1
+    )
+    return np.where(earned > 0, kept / np.where(earned > 0, earned, 1.0), plain)
 
 
 SILHOUETTE_SAMPLE = 5_000  # customers the silhouette is computed on (it is quadratic)

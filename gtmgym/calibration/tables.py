@@ -77,7 +77,10 @@ def read_table(path: Path) -> pd.DataFrame:
 
 
 def customers_table(
-    path: Path, features: list[str], dates: pd.DatetimeIndex | None = None
+    path: Path,
+    features: list[str],
+    dates: pd.DatetimeIndex | None = None,
+    margin: str | None = None,
 ) -> pd.DataFrame:
     """The customers, checked: periods are whole numbers (or dates, when the
     spend history is dated), churn after acquisition.
@@ -86,13 +89,19 @@ def customers_table(
         features: the feature columns the table must have.
         dates: the spend history's period starts; acquisition and churn
             dates are then turned into periods of it.
+        margin: the column of each customer's gross margin, if any (a share
+            of revenue, in [0, 1]).
     """
     table = read_table(path)
-    require_columns(table, path, [*CUSTOMER_COLUMNS, *features])
+    margins = [] if margin is None else [margin]
+    require_columns(table, path, [*CUSTOMER_COLUMNS, *features, *margins])
     for column in ("acquired_period", "churned_period"):
         table[column] = _customer_periods(table, path, column, dates)
-    for column in ("revenue_per_period", *features):
+    for column in ("revenue_per_period", *features, *margins):
         table[column] = number_column(table, path, column)
+    for column in margins:
+        outside = (table[column] < 0) | (table[column] > 1)
+        refuse(outside, path, column, "is outside [0, 1] (a gross margin is a share of revenue)")
     churned = table["churned_period"]
     early = churned.notna() & (churned <= table["acquired_period"])
     refuse(early, path, "churned_period", "is not after acquired_period (churned before won)")

@@ -7,9 +7,9 @@ Each draw refits the calibration on resampled data:
   history is covered), as weights on the periods' residuals: the history is
   still replayed in order, so carry-over runs through it as it happened, and
   each draw starts from the point estimate;
-- churn and revenue per segment on the segment's **customers drawn with
-  replacement** (churn events over exposure, mean revenue, as in the point
-  estimate).
+- churn and revenue (and the gross margin, when a customer column gives
+  it) per segment on the segment's **customers drawn with replacement**
+  (churn events over exposure, mean revenue, as in the point estimate).
 
 Intervals are the draws' 5% and 95% quantiles (90% intervals). The refits
 run in worker processes (``jobs``), the resamples drawn beforehand so that
@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from gtmgym.calibration.response import Response
-from gtmgym.calibration.segments import SegmentFacts, churn_and_revenue
+from gtmgym.calibration.segments import SegmentFacts, churn_and_revenue, gross_margins
 from gtmgym.calibration.workers import forked_map
 
 INTERVAL = (0.05, 0.95)
@@ -64,6 +64,7 @@ def bootstrap(
     response: Response,
     fit: Callable[[SegmentFacts, np.ndarray, Response], Response],
     jobs: int = 1,
+    margin_column: str | None = None,
 ) -> list[Draw]:
     """``draws`` replicates of the calibration.
 
@@ -74,6 +75,9 @@ def bootstrap(
         jobs: worker processes for the refits (forked; 1: in this process).
             Every resample is drawn here first, so the draws are the same
             for any number of jobs.
+        margin_column: the customer table's gross-margin column, when the
+            segments' margins are estimated from it (resampled with the
+            customers, like churn and revenue).
     """
     rng = np.random.default_rng(seed)
     periods = facts.customers.shape[0] - 1
@@ -88,6 +92,11 @@ def bootstrap(
         )
         drawn = replace(facts, churn=churn, churn_events=events, exposure=exposure,
                         revenue=revenue)  # fmt: skip
+        if margin_column is not None:  # estimated from the same resampled customers
+            margin = gross_margins(
+                customers.iloc[chosen], facts.labels[chosen], len(facts.churn), margin_column
+            )
+            drawn = replace(drawn, margin=margin)
         resamples.append((drawn, period_weights(periods, rng)))
     refits = forked_map(lambda k: fit(*resamples[k], response), len(resamples), jobs)
     return [Draw(drawn, refit) for (drawn, _), refit in zip(resamples, refits, strict=True)]
@@ -103,4 +112,6 @@ def intervals(draws: list[Draw]) -> dict[str, np.ndarray]:
         "slope": [d.response.slope for d in draws],
         "effectiveness": [d.response.effectiveness for d in draws],
     }
+    if draws and draws[0].facts.margin is not None:
+        values["gross_margin"] = [d.facts.margin for d in draws]
     return {name: np.quantile(np.stack(v), INTERVAL, axis=0) for name, v in values.items()}
