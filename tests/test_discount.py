@@ -112,10 +112,15 @@ def test_describe_shows_the_discount_rate(tmp_path, capsys):
     assert "objective profit, discount rate 0.02" in capsys.readouterr().out
 
 
-def test_lp_values_a_customer_at_the_present_value_of_its_margins():
+@pytest.mark.parametrize("source", ["default", 4, 9])
+def test_lp_values_a_customer_at_the_present_value_of_its_margins(source):
     """lp plans on the reward it is scored by: under profit, a customer won now
-    is worth its margins over the periods left, each discounted by (1 + r)."""
-    plain = gtmgym.load_scenario("default").model_dump()
+    is worth its margins over the periods left, each discounted by (1 + r)
+    (on `default` and on random profit markets)."""
+    if isinstance(source, str):
+        plain = gtmgym.load_scenario(source).model_dump()
+    else:
+        plain = random_scenario(source, segments=(2, 4), periods=(6, 12), objective="profit")
     assert plain["objective"] == "profit"
     rate = 0.1
     lp = make("lp", dict(copy.deepcopy(plain), discount_rate=rate), action_mode="continuous")
@@ -126,8 +131,13 @@ def test_lp_values_a_customer_at_the_present_value_of_its_margins():
     worth = params.customer_value[:, :-1] * factors.sum(axis=1)[:, None]
     values = lp.unit_value(params.periods)
     np.testing.assert_allclose(values, lp.customers_per_unit * worth, rtol=1e-12)
-    reachable = lp.customers_per_unit > 0
-    assert (values[reachable] < undiscounted.unit_value(params.periods)[reachable]).all()
+    plain_values = undiscounted.unit_value(params.periods)
+    # discounting shrinks what a customer's later periods are worth: strictly
+    # where it has later periods (it may churn less than surely) and is worth any
+    later = (lp.customers_per_unit > 0) & (params.churn[:, None] < 1) & (worth != 0)
+    assert later.any()
+    assert (np.abs(values[later]) < np.abs(plain_values[later])).all()
+    assert (np.abs(values) <= np.abs(plain_values)).all()
     # and it spends no more than the undiscounted lp, since money costs the same
     selling = np.ones(params.n_segments, dtype=bool)
     budget = params.budget_per_period
