@@ -96,29 +96,37 @@ def _catalogue_size(scenario: str, model: MarketExpansionEnv) -> int:
 def _print_segments(scenario) -> None:
     print("\nsegments (money per period; operating cost while open):")
     print(
-        f"  {'name':<16}{'population':>12}{'growth':>8}{'customers':>11}{'revenue':>9}"
-        f"{'margin':>8}{'churn':>7}{'open':>6}{'entry cost':>12}{'delay':>7}{'operating':>11}"
+        f"  {'name':<16}{'population':>12}{'growth':>9}{'customers':>11}{'revenue':>11}"
+        f"{'margin':>8}{'churn':>8}{'open':>6}{'entry cost':>12}{'delay':>7}{'operating':>11}"
     )
     for s in scenario.segments:
         print(
-            f"  {s.name:<16}{s.population:>12g}{s.growth:>8g}{s.initial_customers:>11g}"
-            f"{s.revenue_per_customer:>9g}{s.gross_margin:>8g}{s.churn:>7g}"
-            f"{'yes' if s.open_at_start else 'no':>6}{s.entry_cost:>12g}{s.entry_delay:>7d}"
-            f"{s.operating_cost:>11g}"
+            f"  {s.name:<16}{_cell(s.population, 12)}{_cell(s.growth, 9)}"
+            f"{_cell(s.initial_customers, 11)}{_cell(s.revenue_per_customer, 11)}"
+            f"{_cell(s.gross_margin, 8)}{_cell(s.churn, 8)}"
+            f"{'yes' if s.open_at_start else 'no':>6}{_cell(s.entry_cost, 12)}{s.entry_delay:>7d}"
+            f"{_cell(s.operating_cost, 11)}"
         )
+
+
+def _cell(value: float, width: int) -> str:
+    """``value`` right-aligned in ``width`` characters, at most 6 significant
+    digits, and never touching its left neighbour (a mean of drawn values
+    has many digits)."""
+    return " " + f"{value:.6g}".rjust(width - 1)
 
 
 def _print_channels(scenario) -> None:
     print("\nchannels:")
     print(
-        f"  {'name':<16}{'decay':>7}{'half-saturation':>17}{'slope':>7}"
+        f"  {'name':<16}{'decay':>8}{'half-saturation':>17}{'slope':>8}"
         f"{'revenue share':>15}{'min spend':>11}{'max spend':>11}"
     )
     for c in scenario.channels:
-        ceiling = "none" if c.max_spend is None else f"{c.max_spend:g}"
+        ceiling = "none" if c.max_spend is None else f"{c.max_spend:.6g}"
         print(
-            f"  {c.name:<16}{c.decay:>7g}{c.half_saturation:>17g}{c.slope:>7g}"
-            f"{c.revenue_share:>15g}{c.min_spend:>11g}{ceiling:>11}"
+            f"  {c.name:<16}{_cell(c.decay, 8)}{_cell(c.half_saturation, 17)}{_cell(c.slope, 8)}"
+            f"{_cell(c.revenue_share, 15)}{_cell(c.min_spend, 11)}{ceiling:>11}"
         )
     names = scenario.segment_names
     widths = [max(8, len(name)) for name in names]
@@ -126,7 +134,7 @@ def _print_channels(scenario) -> None:
     print(f"  {'':<16}" + "".join(f"{n:>{w + 2}}" for n, w in zip(names, widths, strict=True)))
     for c in scenario.channels:
         cells = zip(c.effectiveness, widths, strict=True)
-        print(f"  {c.name:<16}" + "".join(f"{e:>{w + 2}g}" for e, w in cells))
+        print(f"  {c.name:<16}" + "".join(_cell(e, w + 2) for e, w in cells))
 
 
 def _print_distributions(distribution: ScenarioDistribution) -> None:
