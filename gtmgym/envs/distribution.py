@@ -582,6 +582,10 @@ def load_distribution(
         validate_scenario(data, origin)  # raises with the usual message
     data = dict(data)
     source = _copy(data) | ({"draws": _absolute(data["draws"], folder)} if "draws" in data else {})
+    if "family" in data:  # levels of a generated family (gtmgym/scenarios/family.py)
+        from gtmgym.scenarios.family import expand_family
+
+        data = expand_family(data, origin)
     settings = {key: data.pop(key) for key in SETTINGS if key in data}
     observe = settings.get("observe_parameters", False)
     if not isinstance(observe, bool):

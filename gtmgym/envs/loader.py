@@ -204,7 +204,7 @@ def _describe(problem: Mapping[str, Any], fields_doc: str) -> str:
     return f"{where}: {message} (got {_show(problem.get('input'))})"
 
 
-_DISTRIBUTION_SETTINGS = ("draws", "observe_parameters")
+_DISTRIBUTION_SETTINGS = ("draws", "observe_parameters", "family")
 _ONE_SCENARIO_NEEDED = (
     "a distribution (docs/uncertainty.md): the environments take it, but this needs one "
     "fixed scenario (load_distribution(...).mean() is its point estimate)"
