@@ -1,7 +1,9 @@
 """Parameter recovery and the decision test of calibration, by history length.
 
-`python benchmarks/calibration_recovery.py [--periods 26 52 104 156] [--spend-form wide]`
-synthesizes data from each scenario (seed 0), calibrates it and prints, per scenario and
+`python benchmarks/calibration_recovery.py [--periods 26 52 104 156] [--spend-form wide]
+[--seeds 0 1 2] [--generated 0 1 2]` synthesizes data from each scenario (or from
+``random_scenario(seed, noise=True)`` for each ``--generated`` seed), once per
+history seed (default 0), calibrates it and prints, per scenario, seed and
 history length: the clustering's adjusted Rand index, the largest relative
 error of churn and of revenue per customer, the largest absolute error of
 decay, the median relative error of half-saturation and of effectiveness,
@@ -25,20 +27,22 @@ from sklearn.metrics import adjusted_rand_score
 import gtmgym
 from gtmgym.agents import evaluate, make
 from gtmgym.calibration import CalibrationError, calibrate, synthesize
+from gtmgym.scenarios import random_scenario
 
 SCENARIOS = ("default", "channel-allocation", "cross-border-ecommerce")
 
 
-def recovery(name: str, periods: int, spend_form: str = "long") -> str:
-    truth = gtmgym.load_scenario(name)
+def recovery(name: str, periods: int, spend_form: str = "long", seed: int = 0) -> str:
+    truth = gtmgym.load_scenario(market(name))
     with tempfile.TemporaryDirectory() as folder:
-        data = synthesize(name, periods, seed=0, out=Path(folder) / "data", spend_form=spend_form)
+        data = synthesize(market(name), periods, seed=seed, out=Path(folder) / "data",
+                          spend_form=spend_form)  # fmt: skip
         started = time.perf_counter()
         try:
             result = calibrate(data / "calibration.yaml", Path(folder) / "fitted.yaml",
                                report=Path(folder) / "report")  # fmt: skip
         except CalibrationError as error:
-            return f"| {name} | {periods} | refused: {str(error).split(';')[-1].strip()} |"
+            return f"| {name} | {seed} | {periods} | refused: {str(error).split(';')[-1].strip()} |"
         seconds = time.perf_counter() - started
         fitted = gtmgym.load_scenario(Path(folder) / "fitted.yaml")
         customers = pd.read_csv(data / "customers.csv")  # true_segment
@@ -65,10 +69,17 @@ def recovery(name: str, periods: int, spend_form: str = "long") -> str:
                        episodes=1, noise=False)  # fmt: skip
     ratio = decided["return"].iloc[0] / knows["return"].iloc[0]
     return (
-        f"| {name} | {periods} | {ari:.3f} | {100 * churn:.1f}% | {100 * revenue:.1f}% | "
+        f"| {name} | {seed} | {periods} | {ari:.3f} | {100 * churn:.1f}% | {100 * revenue:.1f}% | "
         f"{decay:.3f} | {100 * saturation:.0f}% | {100 * np.median(effects):.0f}% | "
         f"{result.response.r_squared:.3f} | **{100 * ratio:.1f}%** | {seconds:.0f} s |"
     )
+
+
+def market(name: str) -> str | dict:
+    """A bundled scenario's name, or ``random-<seed>``'s mapping."""
+    if name.startswith("random-"):
+        return random_scenario(int(name.removeprefix("random-")), noise=True)
+    return name
 
 
 def main() -> int:
@@ -79,14 +90,19 @@ def main() -> int:
         "--spend-form", choices=("long", "wide"), default="long",
         help="wide: the spend table a marketing-mix model reads (wins over all channels)",
     )  # fmt: skip
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="history seeds")
+    parser.add_argument("--generated", type=int, nargs="*", default=[],
+                        help="random_scenario seeds, in place of --scenarios")  # fmt: skip
     arguments = parser.parse_args()
-    print("| scenario | history | ARI | churn (max error) | revenue (max error) | decay "
+    names = [f"random-{seed}" for seed in arguments.generated] or arguments.scenarios
+    print("| scenario | seed | history | ARI | churn (max error) | revenue (max error) | decay "
           "(max error) | half-saturation (median error) | effectiveness (median error) | R^2 "
           "| decision ratio | calibration time |")  # fmt: skip
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
-    for name in arguments.scenarios:
-        for periods in arguments.periods:
-            print(recovery(name, periods, arguments.spend_form), flush=True)
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for name in names:
+        for seed in arguments.seeds:
+            for periods in arguments.periods:
+                print(recovery(name, periods, arguments.spend_form, seed), flush=True)
     return 0
 
 

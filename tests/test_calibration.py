@@ -35,7 +35,9 @@ def gtmgym_cli(*arguments: str) -> subprocess.CompletedProcess:
     )
 
 
-@pytest.mark.parametrize("scenario_name", ["default", "channel-allocation"])
+@pytest.mark.parametrize(
+    "scenario_name", ["default", "channel-allocation", "cross-border-ecommerce"]
+)
 def test_calibration_recovers_the_market_and_its_decisions(scenario_name, tmp_path):
     data = synthesize(scenario_name, HISTORY, seed=0, out=tmp_path / "data")
     fitted = tmp_path / "fitted.yaml"
@@ -59,10 +61,11 @@ def test_calibration_recovers_the_market_and_its_decisions(scenario_name, tmp_pa
     # (`planner` plans on the market it plays: here the truth, a test of nothing)
     estimates = make("planner_mean", calibrated, action_mode="continuous")
     decided = evaluate(estimates, scenario=truth, episodes=1, noise=False)
-    # One synthetic history is one sample: with the per-market random streams
-    # (2026-12-02) default's seed 0 decides at 91.1% of the planner, seeds 1-3
-    # at 98.9%, 99.4%, 97.8% (docs/calibration.md); the test guards 90%.
-    assert decided["return"].iloc[0] >= 0.90 * knows["return"].iloc[0]
+    # One synthetic history is one sample; under the logging policy of
+    # 2026-12-02 (walk innovations 1.0) seeds 0-5 of default decide at
+    # 99.5-99.9% of the planner, channel-allocation's 0-3 at 99.5-99.96%,
+    # cross-border-ecommerce's 0-3 at 95.7-98.7% (docs/calibration.md)
+    assert decided["return"].iloc[0] >= 0.95 * knows["return"].iloc[0]
     # and it decided on the estimates: planning on the truth would tie exactly
     assert decided["return"].iloc[0] != knows["return"].iloc[0]
 

@@ -28,9 +28,13 @@ The logging policy enters every closed segment in the first period (so every
 segment has customers to learn from) and spends, each period, a share of the
 budget drawn uniformly in [0.5, 1] over the available pairs, by weights that
 follow a random walk in logs around the even split (AR(1), coefficient 0.8,
-innovations 0.4) and with each channel paused (no spend anywhere) with
-probability 0.15 per period. Spend thus varies over time within and across
-channels, which is what identifies the response curves and the carry-over.
+innovations 1.0: a pair's weight is spread by a factor of about 5 either way)
+and with each channel paused (no spend anywhere) with probability 0.15 per
+period. Spend thus varies over time within and across channels, and reaches
+past the half-saturation of the channels' curves, which is what identifies
+the response curves and the carry-over (with innovations of 0.4, spend on a
+pair stayed near the even split, the curves were seen only at their start,
+and one history of default in four decided below 95% of the planner).
 
 A customer's features come from its segment: ``region_x, region_y`` near a
 centre of the segment's own (on a circle of radius 8, spread 0.5) and
@@ -64,7 +68,8 @@ FEATURES = ("employees", "region_x", "region_y")
 FIRST_WEEK = pd.Timestamp("2025-01-06")  # a Monday: period 0 of a wide (dated) history
 SPEND_FORMS = ("long", "wide")
 TABLE_FORMATS = ("csv", "parquet")
-WALK_MEMORY, WALK_STEP, PAUSE_PROBABILITY = 0.8, 0.4, 0.15
+WALK_MEMORY, WALK_STEP, PAUSE_PROBABILITY = 0.8, 1.0, 0.15
+LEVEL = (0.5, 1.0)  # the share of the budget spent, uniform
 # segments' regions: centres on a circle, far apart against their spread, so
 # that K-means keeps a small segment whole beside one a hundred times larger
 # (at radius 4 and spread 0.6 it split the large one and merged two small)
@@ -199,7 +204,7 @@ def _play(
         walk = WALK_MEMORY * walk + WALK_STEP * rng.standard_normal(walk.shape)
         paused = rng.random(n_channels) < PAUSE_PROBABILITY
         weights = np.exp(walk) * available * ~paused[None, :]
-        level = rng.uniform(0.5, 1.0)
+        level = rng.uniform(*LEVEL)
         shares = weights / weights.sum() * level if weights.sum() > 0 else weights
         action = _continuous_action(shares, enter_all=period == 0)
         before = env.state.customers[0].copy()
