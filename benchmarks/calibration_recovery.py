@@ -10,6 +10,10 @@ decay, the median relative error of half-saturation and of effectiveness,
 the fit's R^2, and the decision ratio (the planner on the calibrated
 scenario, acting in the true one with noise off, over the planner that knows
 the truth). The table in docs/calibration.md is its output.
+
+With ``--parameters K`` it instead prints, per scenario, seed and history
+length, every fitted parameter beside the truth with its 90% interval from K
+bootstrap draws, and whether the interval holds the truth.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from sklearn.metrics import adjusted_rand_score
 import gtmgym
 from gtmgym.agents import evaluate, make
 from gtmgym.calibration import CalibrationError, calibrate, synthesize
+from gtmgym.calibration.uncertainty import intervals
 from gtmgym.scenarios import random_scenario
 
 SCENARIOS = ("default", "channel-allocation", "cross-border-ecommerce")
@@ -75,6 +80,42 @@ def recovery(name: str, periods: int, spend_form: str = "long", seed: int = 0) -
     )
 
 
+def parameters(name: str, periods: int, seed: int, draws: int) -> list[str]:
+    """Rows of every fitted parameter: truth, estimate [90% interval], inside."""
+    truth = gtmgym.load_scenario(market(name))
+    with tempfile.TemporaryDirectory() as folder:
+        data = synthesize(market(name), periods, seed=seed, out=Path(folder) / "data")
+        result = calibrate(data / "calibration.yaml", Path(folder) / "fitted.yaml", draws=draws)
+    bands = intervals(result.draws)
+    facts, response, shocks = result.facts, result.response, result.shocks
+    rows = [f"**{name}**, seed {seed}, {periods} periods, {draws} draws:", "",
+            "| parameter | truth | estimate [90% interval] | truth inside |", "|---|---|---|---|"]
+
+    def row(label: str, true: float, found: float, band: str, *index: int) -> None:
+        low, high = bands[band][(0, *index)], bands[band][(1, *index)]
+        inside = "yes" if low - 1e-12 <= true <= high + 1e-12 else "no"
+        rows.append(f"| {label} | {true:.4g} | {found:.4g} [{low:.4g}, {high:.4g}] | {inside} |")
+
+    for i, segment in enumerate(truth.segments):
+        row(f"{segment.name} churn", segment.churn, facts.churn[i], "churn", i)
+        row(f"{segment.name} revenue", segment.revenue_per_customer, facts.revenue[i], "revenue", i)
+        shock = segment.demand_shock
+        row(f"{segment.name} shock sigma", shock.sigma if shock else 0.0, shocks.sigma[i],
+            "shock_sigma", i)  # fmt: skip
+        row(f"{segment.name} shock persistence", shock.persistence if shock else 0.0,
+            shocks.persistence[i], "shock_persistence", i)  # fmt: skip
+    for c, channel in enumerate(truth.channels):
+        row(f"{channel.name} decay", channel.decay, response.decay[c], "decay", c)
+        row(f"{channel.name} half-saturation", channel.half_saturation,
+            response.half_saturation[c], "half_saturation", c)  # fmt: skip
+        row(f"{channel.name} slope", channel.slope, response.slope[c], "slope", c)
+        for i, segment in enumerate(truth.segments):
+            if channel.effectiveness[i] > 0:
+                row(f"{channel.name} effectiveness in {segment.name}", channel.effectiveness[i],
+                    response.effectiveness[i, c], "effectiveness", i, c)  # fmt: skip
+    return rows
+
+
 def market(name: str) -> str | dict:
     """A bundled scenario's name, or ``random-<seed>``'s mapping."""
     if name.startswith("random-"):
@@ -93,8 +134,18 @@ def main() -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="history seeds")
     parser.add_argument("--generated", type=int, nargs="*", default=[],
                         help="random_scenario seeds, in place of --scenarios")  # fmt: skip
+    parser.add_argument("--parameters", type=int, metavar="DRAWS",
+                        help="print every parameter beside the truth, with DRAWS bootstrap "
+                        "draws for its interval")  # fmt: skip
     arguments = parser.parse_args()
     names = [f"random-{seed}" for seed in arguments.generated] or arguments.scenarios
+    if arguments.parameters:
+        for name in names:
+            for seed in arguments.seeds:
+                for periods in arguments.periods:
+                    print("\n".join(parameters(name, periods, seed, arguments.parameters)) + "\n",
+                          flush=True)  # fmt: skip
+        return 0
     print("| scenario | seed | history | ARI | churn (max error) | revenue (max error) | decay "
           "(max error) | half-saturation (median error) | effectiveness (median error) | R^2 "
           "| decision ratio | calibration time |")  # fmt: skip

@@ -37,6 +37,7 @@ from gtmgym.calibration.segments import (
     segment_customers,
     wins_by_channel,
 )
+from gtmgym.calibration.shocks import Shocks, demand_shocks
 from gtmgym.calibration.tables import (
     SpendHistory,
     customers_table,
@@ -61,6 +62,7 @@ class CalibrationResult:
     response: Response
     customer_ids: pd.Series
     draws: list[Draw]
+    shocks: Shocks  # the demand shocks read from the fit's residuals
 
 
 def calibrate(
@@ -149,19 +151,37 @@ def calibrate(
     replicates = (
         bootstrap(draws, seed, customers, facts, response, refit, jobs, margin) if draws else []
     )
-    scenario = _valid(scenario_data(calibration, facts, response, available, periods))
+    observed = won if won.ndim == 2 else won.sum(axis=2)  # per period and segment
+    rivals = np.array([segment.competitor_share for segment in market.segments])
+
+    def residual_shocks(
+        drawn: SegmentFacts, estimate: Response, weights: np.ndarray | None = None
+    ) -> tuple[np.ndarray, Shocks]:
+        leverage = np.empty(observed.shape)
+        replayed = scenario_data(calibration, drawn, estimate, available, periods, ceiling)
+        fitted = replay(replayed, spend, facts.customers, leverage)
+        return fitted, demand_shocks(observed, fitted.sum(axis=2), leverage, rivals, weights)
+
+    fitted, shocks = residual_shocks(facts, response)
+    replicates = [replace(d, shocks=residual_shocks(d.facts, d.response, d.weights)[1])
+                  for d in replicates]  # fmt: skip
+    # a segment's shock is written in every scenario if in any, so that the
+    # draws differ only in numbers (a distribution's `draws:` needs that)
+    shocked = np.logical_or.reduce([shocks.sigma > 0, *(d.shocks.sigma > 0 for d in replicates)])
+    scenario = _valid(scenario_data(calibration, facts, response, available, periods,
+                                    shocks=shocks, shocked=shocked))  # fmt: skip
     drawn = [
-        _valid(scenario_data(calibration, d.facts, d.response, available, periods))
+        _valid(scenario_data(calibration, d.facts, d.response, available, periods,
+                             shocks=d.shocks, shocked=shocked))  # fmt: skip
         for d in replicates
     ]
     header = _header(calibration, sources, response, periods, history)
     if report is not None:
-        fitted = replay(replay_scenario(response), spend, facts.customers)
         bands = intervals(replicates) if replicates else None
         curves = _curves(calibration, facts, response, replicates, available, periods, spend)
         write_report(Path(report), customers["customer_id"], facts, response, segments,
                      channels, won, fitted, bands, curves,
-                     customers[segmentation.features])  # fmt: skip
+                     customers[segmentation.features], shocks)  # fmt: skip
     out = Path(out)
     if drawn:
         folder_of_draws = draws_folder(out)
@@ -172,7 +192,9 @@ def calibrate(
             write_atomic(folder_of_draws / f"draw-{number:02d}.yaml",
                          text + yaml.safe_dump(data, sort_keys=False))  # fmt: skip
     write_atomic(out, header + yaml.safe_dump(scenario, sort_keys=False))
-    return CalibrationResult(scenario, facts, response, customers["customer_id"], replicates)
+    return CalibrationResult(
+        scenario, facts, response, customers["customer_id"], replicates, shocks
+    )
 
 
 CURVE_LEVELS = 41  # spend levels a response curve is drawn at
@@ -256,10 +278,13 @@ def scenario_data(
     available: np.ndarray,
     periods: int,
     history_budget: float | None = None,
+    shocks: Shocks | None = None,
+    shocked: np.ndarray | None = None,
 ) -> dict[str, Any]:
-    """The scenario the estimates make: starting today, or, given the
-    ``history_budget`` per period to replay the history with, over the
-    history, every segment open, noise off."""
+    """The scenario the estimates make: starting today, with the demand
+    ``shocks`` on the ``shocked`` segments (default: where not 0), or,
+    given the ``history_budget`` per period to replay the history with,
+    over the history, every segment open, noise off."""
     history = history_budget is not None
     market = calibration.market
     segments = []
@@ -287,6 +312,13 @@ def scenario_data(
                 "competitor": {"share": segment.competitor_share},
             }
         )
+        if shocks is not None and not history and (
+            shocks.sigma[index] > 0 if shocked is None else shocked[index]
+        ):
+            segments[-1]["demand_shock"] = {
+                "sigma": float(shocks.sigma[index]),
+                "persistence": float(shocks.persistence[index]),
+            }
     channels = []
     for c, channel in enumerate(market.channels):
         data: dict[str, Any] = {

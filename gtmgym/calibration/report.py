@@ -17,6 +17,7 @@ import pandas as pd  # noqa: E402
 
 from gtmgym.calibration.response import Response  # noqa: E402
 from gtmgym.calibration.segments import SegmentFacts  # noqa: E402
+from gtmgym.calibration.shocks import Shocks
 from gtmgym.experiments.store import write_atomic  # noqa: E402
 
 
@@ -44,6 +45,7 @@ def write_report(
     bands: dict[str, np.ndarray] | None = None,
     curves: ResponseCurves | None = None,
     features: pd.DataFrame | None = None,
+    shocks: Shocks | None = None,
 ) -> None:
     """Write the report files into ``folder``.
 
@@ -54,6 +56,7 @@ def write_report(
         bands: each parameter's 90% interval (low, high) from the bootstrap.
         curves: the channels' response curves, for ``response.png``.
         features: the clustering features, per customer, for the profiles.
+        shocks: the demand shocks read from the fit's residuals.
     """
 
     def shown(name: str, value: float, *index: int) -> str:
@@ -114,6 +117,24 @@ def write_report(
             f"{shown('half_saturation', response.half_saturation[c], c)} | "
             f"{shown('slope', response.slope[c], c)} | {effects} |"
         )
+    if shocks is not None:
+        lines += [
+            "",
+            "## Demand shocks",
+            "",
+            "Read from what the fitted response leaves unexplained (docs/calibration.md, "
+            "Demand shocks); 0: the residuals vary no more than sampling explains, or too "
+            "few periods had wins to read.",
+            "",
+            "| segment | sigma | persistence | periods read |",
+            "|---|---|---|---|",
+        ]
+        for i, name in enumerate(segments):
+            lines.append(
+                f"| {name} | {shown('shock_sigma', shocks.sigma[i], i)} | "
+                f"{shown('shock_persistence', shocks.persistence[i], i)} | "
+                f"{shocks.periods[i]} |"
+            )
     if curves is not None:
         _plot_curves(folder / "response.png", segments, channels, curves)
         lines += [

@@ -294,9 +294,21 @@ def replay_copies(
     ]
 
 
-def replay(scenario: dict[str, Any], spend: np.ndarray, held: np.ndarray) -> np.ndarray:
+def replay(
+    scenario: dict[str, Any],
+    spend: np.ndarray,
+    held: np.ndarray,
+    leverage: np.ndarray | None = None,
+) -> np.ndarray:
     """(T, S, C) wins the model predicts for each period of the history,
-    holding the customers the data say were held (see the module docstring)."""
+    holding the customers the data say were held (see the module docstring).
+
+    Args:
+        leverage: if given, a (T, S) array filled with each period's
+            prospects as a share of the reachable market (docs/model.md,
+            section 5: :math:`U_i` over :math:`P_i (1 - \\kappa_i)`), which
+            :mod:`gtmgym.calibration.shocks` reads the demand shocks through.
+    """
     params = MarketParams.from_scenario(load_scenario(scenario))
     state = kernel.initial_state(params.kernel, 1, params.noise)
     budget = scenario["budget"]["per_period"]
@@ -304,9 +316,14 @@ def replay(scenario: dict[str, Any], spend: np.ndarray, held: np.ndarray) -> np.
     wins = np.empty_like(spend)
     for period in range(spend.shape[0]):
         state.customers[0] = held[period]
+        rivals = state.competitor[0].copy()
         shares = spend[period][None] / budget
         state, figures, _, _ = kernel.advance(params.kernel, state, shares, enter)
         wins[period] = figures.won[0]
+        if leverage is not None:
+            reachable = figures.population[0] * (1.0 - rivals)
+            remaining = held[period].sum(axis=1) - figures.churned[0]
+            leverage[period] = np.maximum(reachable - remaining, 0.0) / np.maximum(reachable, 1e-12)
     return wins
 
 

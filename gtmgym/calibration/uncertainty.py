@@ -9,7 +9,9 @@ Each draw refits the calibration on resampled data:
   each draw starts from the point estimate;
 - churn and revenue (and the gross margin, when a customer column gives
   it) per segment on the segment's **customers drawn with replacement**
-  (churn events over exposure, mean revenue, as in the point estimate).
+  (churn events over exposure, mean revenue, as in the point estimate);
+- the demand shocks from the refit's residuals, with the same period
+  weights (:mod:`gtmgym.calibration.shocks`).
 
 Intervals are the draws' 5% and 95% quantiles (90% intervals). The refits
 run in worker processes (``jobs``), the resamples drawn beforehand so that
@@ -26,6 +28,7 @@ import pandas as pd
 
 from gtmgym.calibration.response import Response
 from gtmgym.calibration.segments import SegmentFacts, churn_and_revenue, gross_margins
+from gtmgym.calibration.shocks import Shocks
 from gtmgym.calibration.workers import forked_map
 
 INTERVAL = (0.05, 0.95)
@@ -37,6 +40,8 @@ class Draw:
 
     facts: SegmentFacts
     response: Response
+    weights: np.ndarray  # (T,) how often each period was drawn
+    shocks: Shocks | None = None
 
 
 def block_length(periods: int) -> int:
@@ -99,7 +104,10 @@ def bootstrap(
             drawn = replace(drawn, margin=margin)
         resamples.append((drawn, period_weights(periods, rng)))
     refits = forked_map(lambda k: fit(*resamples[k], response), len(resamples), jobs)
-    return [Draw(drawn, refit) for (drawn, _), refit in zip(resamples, refits, strict=True)]
+    return [
+        Draw(drawn, refit, weights)
+        for (drawn, weights), refit in zip(resamples, refits, strict=True)
+    ]
 
 
 def intervals(draws: list[Draw]) -> dict[str, np.ndarray]:
@@ -114,4 +122,7 @@ def intervals(draws: list[Draw]) -> dict[str, np.ndarray]:
     }
     if draws and draws[0].facts.margin is not None:
         values["gross_margin"] = [d.facts.margin for d in draws]
+    if draws and draws[0].shocks is not None:
+        values["shock_sigma"] = [d.shocks.sigma for d in draws]
+        values["shock_persistence"] = [d.shocks.persistence for d in draws]
     return {name: np.quantile(np.stack(v), INTERVAL, axis=0) for name, v in values.items()}
