@@ -33,6 +33,7 @@ from gtmgym.envs.kernel.layouts import (
     MarketState,
     Params,
     PeriodFigures,
+    borrowed,
     figures_view,
     params_view,
     state_view,
@@ -293,9 +294,10 @@ def _advance_market(
     s = state_view(state[n], state_offsets, n_segments, n_channels)
     out = state_view(next_state[n], state_offsets, n_segments, n_channels)
     f = figures_view(figures[n], figure_offsets, n_segments, n_channels)
-    play_period(p, s, shares[n], enter[n], noisy, streams[n], out, f)
+    stream = borrowed(streams[n])  # each draw passes it on: no count to keep
+    play_period(p, s, borrowed(shares[n]), borrowed(enter[n]), noisy, stream, out, f)
     rewards[n] = reward(p, s, f)
-    observe(p, out, observations[n])
+    observe(p, out, borrowed(observations[n]))
     drift = rewards[n] - rewards[n]
     for value in figures[n]:
         drift += value - value
