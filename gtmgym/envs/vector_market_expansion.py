@@ -29,7 +29,7 @@ from gtmgym.envs.kernel import (
     MarketState,
     Params,
     PeriodFigures,
-    advance,
+    Stepper,
     initial_state,
     observe_states,
     stream_key,
@@ -122,6 +122,8 @@ class MarketExpansionVectorEnv(VectorEnv):
             self._values = np.repeat(self._draws.mean[None], num_envs, axis=0)
             self.kernel = self._draws.rows(self._values)
         self._periods = np.broadcast_to(self.kernel.periods, (num_envs,))
+        # kernel.advance of these markets (drawn parameters go into self.kernel in place)
+        self._advance = Stepper(self.kernel, num_envs, threads=True)
         self._noise = self.params.noise
         self._generators: list[np.random.Generator] | None = None  # one per market
         self._streams: np.ndarray | None = None  # (num_envs, 4) uint64, noise on
@@ -129,6 +131,7 @@ class MarketExpansionVectorEnv(VectorEnv):
         self._fresh_observations = self._with_parameters(observe_states(self.kernel, self._fresh))
         self._needs_reset = np.zeros(num_envs, dtype=bool)
         self._action_mask = self._masks_of(self._fresh)
+        self._selling: np.ndarray | None = None  # of self.state, from its info
 
     def reset(
         self, *, seed: int | list[int | None] | None = None, options: dict[str, Any] | None = None
@@ -169,9 +172,9 @@ class MarketExpansionVectorEnv(VectorEnv):
         checked = self.codec.check(np.asarray(actions))
         if checked.shape[0] != self.num_envs:
             raise ValueError(f"expected a batch of {self.num_envs} actions, got {checked.shape[0]}")
-        shares, enter = self._markets.decode(checked, self.state.selling)
-        state, figures, rewards, observations = advance(
-            self.kernel, self.state, shares, enter, self._streams, threads=True
+        shares, enter = self._markets.decode(checked, self._selling)
+        state, figures, rewards, observations = self._advance(
+            self.state, shares, enter, self._streams
         )
         observations = self._with_parameters(observations)
         terminated = (state.period >= self._periods) | figures.bankrupt
@@ -289,11 +292,14 @@ class MarketExpansionVectorEnv(VectorEnv):
             return self.scenarios[market if len(self.scenarios) > 1 else 0]
         return self._draws.distribution.scenario_with(self._values[market])
 
-    def _masks_of(self, state: MarketState) -> np.ndarray | None:
-        """(num_envs, K) int8 catalogue masks of ``state``; None outside the discrete mode."""
+    def _masks_of(
+        self, state: MarketState, selling: np.ndarray | None = None
+    ) -> np.ndarray | None:
+        """(num_envs, K) int8 catalogue masks of ``state`` (``selling``: its
+        selling segments, if known); None outside the discrete mode."""
         if self.action_mode != "discrete":
             return None
-        return self._markets.mask(state.entered, state.selling)
+        return self._markets.mask(state.entered, state.selling if selling is None else selling)
 
     def _start_info(self, state: MarketState, markets: np.ndarray | None = None) -> dict[str, Any]:
         """What the agents may read before deciding, as the scalar env's info, batched.
@@ -304,14 +310,15 @@ class MarketExpansionVectorEnv(VectorEnv):
                 current action mask is remembered only for the current state.
         """
         holds = np.ones(self.num_envs, dtype=bool) if markets is None else markets
+        selling = state.selling
         info: dict[str, Any] = {
             "period": state.period,
             "open": state.entered,
-            "selling": state.selling,
+            "selling": selling.copy(),  # callers may write into info
         }
-        masks = self._masks_of(state)
-        if markets is None:
-            self._action_mask = masks
+        masks = self._masks_of(state, selling)
+        if markets is None:  # the current state's: the next step decodes with them
+            self._action_mask, self._selling = masks, selling
         if masks is not None:
             info["action_mask"] = masks.copy()  # callers may write into info
         info.update({f"_{key}": holds for key in list(info)})
