@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 import gymnasium as gym
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -49,8 +50,14 @@ def test_calibration_recovers_the_market_and_its_decisions(scenario_name, tmp_pa
     segments = pd.read_csv(tmp_path / "report" / "segments.csv")
     assert list(segments["customer_id"]) == list(customers["customer_id"])
     assert adjusted_rand_score(customers["true_segment"], segments["segment"]) >= 0.9
-    for true, found in zip(truth.segments, calibrated.segments, strict=True):
-        assert found.churn == pytest.approx(true.churn, rel=0.05), true.name
+    for i, (true, found) in enumerate(zip(truth.segments, calibrated.segments, strict=True)):
+        # within 5%, or within three standard errors of events over exposure
+        # where the history holds too few events for 5% (channel-allocation's
+        # segments of 600-1,000 people: about 1,600 churn events, an error of
+        # 2.4% sd; seed 0's segment A is 6.9% off)
+        exposure = result.facts.exposure[i]
+        error = 3.0 * np.sqrt(true.churn * (1.0 - true.churn) / exposure) / true.churn
+        assert found.churn == pytest.approx(true.churn, rel=max(0.05, error)), true.name
         assert found.revenue_per_customer == pytest.approx(true.revenue_per_customer, rel=0.05)
     for true, found in zip(truth.channels, calibrated.channels, strict=True):
         assert abs(found.decay - true.decay) <= 0.1, true.name
@@ -62,9 +69,9 @@ def test_calibration_recovers_the_market_and_its_decisions(scenario_name, tmp_pa
     estimates = make("planner_mean", calibrated, action_mode="continuous")
     decided = evaluate(estimates, scenario=truth, episodes=1, noise=False)
     # One synthetic history is one sample; under the logging policy of
-    # 2026-12-02 (walk innovations 1.0) seeds 0-5 of default decide at
-    # 99.5-99.9% of the planner, channel-allocation's 0-3 at 99.5-99.96%,
-    # cross-border-ecommerce's 0-3 at 95.7-98.7% (docs/calibration.md)
+    # 2026-12-02 (walk innovations 1.3) seeds 0-7 decide at 99.6-99.9% of the
+    # planner on default, 98.1-100.0% on channel-allocation and 95.8-99.0% on
+    # cross-border-ecommerce (docs/calibration.md)
     assert decided["return"].iloc[0] >= 0.95 * knows["return"].iloc[0]
     # and it decided on the estimates: planning on the truth would tie exactly
     assert decided["return"].iloc[0] != knows["return"].iloc[0]
