@@ -168,6 +168,19 @@ def test_misspelt_calibration_field_is_named(small_history, tmp_path):
     assert "segmentation.clusters: unknown field" in result.stderr
 
 
+def test_the_bundled_example_calibrates_into_a_folder_not_yet_made(tmp_path):
+    example = Path(gtmgym.__file__).parent / "calibration" / "example" / "calibration.yaml"
+    out = tmp_path / "new" / "folder" / "fitted.yaml"
+    result = gtmgym_cli("calibrate", str(example), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert gtmgym.load_scenario(out).name == "channel-allocation-calibrated"
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    result = gtmgym_cli("calibrate", str(example), "--out", str(blocked / "fitted.yaml"))
+    assert result.returncode == 2 and "cannot make its folder" in result.stderr
+    assert "Traceback" not in result.stderr and blocked.read_text() == "not a folder"
+
+
 def test_synthesize_writes_the_three_files_from_the_command_line(tmp_path):
     result = gtmgym_cli(
         "synthesize", "tabular", "--periods", "40", "--seed", "3", "--out", str(tmp_path)

@@ -183,6 +183,10 @@ def calibrate(
                      channels, won, fitted, bands, curves,
                      customers[segmentation.features], shocks)  # fmt: skip
     out = Path(out)
+    try:  # as --report DIR is made: a scenario path in a folder not yet there
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise CalibrationError(f"{out}: cannot make its folder ({error})") from None
     if drawn:
         folder_of_draws = draws_folder(out)
         folder_of_draws.mkdir(parents=True, exist_ok=True)
