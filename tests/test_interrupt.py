@@ -30,14 +30,16 @@ def finished_units(folder: Path) -> dict[str, int]:
 def interrupted_run(tmp_path: Path, signum: int) -> subprocess.CompletedProcess:
     """`gtmgym run` of an experiment whose `equal` runs end in a moment and
     whose Q-learning runs train for seconds (about 5 each, so a starved poll
-    of a loaded machine still signals mid-way), signalled (its whole process
-    group, as a terminal does) once the first run is written."""
+    of a loaded machine still signals mid-way; 80,000 steps took under 2 s
+    after the kernel's borrowed views, and a CI run finished before its
+    signal), signalled (its whole process group, as a terminal does) once
+    the first run is written."""
     experiment = write_experiment(
         tmp_path,
         seeds=SEEDS,
         agents=[{"agent": "equal"}, {"agent": "qlearning"}],
         scenario_overrides={"periods": 12},
-        train_steps=80_000,  # seconds per run: the signal lands mid-way on a loaded machine too
+        train_steps=250_000,  # seconds per run: the signal lands mid-way on a loaded machine too
     )
     command = [sys.executable, "-m", "gtmgym", "run", experiment.name, "--jobs", "2"]
     process = subprocess.Popen(
