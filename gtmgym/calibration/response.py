@@ -7,8 +7,8 @@ off: each period spends what the spend table says, and the customers held
 are then set to the customers the customer table says were held (teacher
 forcing), so a period's predicted wins depend on the parameters and on that
 period's observed market, not on earlier prediction errors. The residuals,
-predicted minus observed wins per period, segment and channel, scaled by
-``sqrt(observed + 1)`` (roughly Poisson), are minimised by bounded
+the Poisson deviance residuals of the wins per period, segment and channel
+(so that least squares is maximum likelihood), are minimised by bounded
 nonlinear least squares (``scipy.optimize.least_squares``, trust region
 reflective) from several starts; the best end is kept. The Jacobian is
 taken by forward differences (scipy's 2-point steps): a segment's wins
@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 from scipy.optimize import least_squares
+from scipy.special import xlogy
 from threadpoolctl import threadpool_limits
 
 from gtmgym.calibration.workers import forked_map
@@ -122,7 +123,7 @@ def fit_response(
     weight = np.sqrt(counts).reshape(-1, *([1] * (won.ndim - 1)))
 
     def scaled(predicted: np.ndarray) -> np.ndarray:
-        return ((comparable(predicted) - won) / np.sqrt(won + 1.0) * weight)[:, fitted].ravel()
+        return (poisson_deviance_residuals(comparable(predicted), won) * weight)[:, fitted].ravel()
 
     def residuals(x: np.ndarray) -> np.ndarray:
         return scaled(replay(scenario_for(unpack(x)), spend, held))
@@ -179,6 +180,19 @@ def fit_response(
     response.r_squared = float(1.0 - ((predicted - observed) ** 2).sum() / max(total, 1e-12))
     response.cost = float(best.cost)
     return response
+
+
+def poisson_deviance_residuals(predicted: np.ndarray, observed: np.ndarray) -> np.ndarray:
+    """Signed square roots of the Poisson deviance of each count (predicted
+    minus observed in sign): their sum of squares is twice the negative
+    log-likelihood up to a constant, so least squares on them is maximum
+    likelihood. Residuals scaled by the observed count instead (Neyman's
+    chi-square) pull small expected counts down: on channel-allocation, 5-40
+    wins a period, they fitted effectiveness 0.07-0.09 and slopes 1.1-1.5 for
+    a truth of 0.1 and 1, from 104 or 1,200 periods alike."""
+    mean = np.maximum(predicted, 1e-12)
+    deviance = 2.0 * (xlogy(observed, observed / mean) - (observed - mean))
+    return np.sign(mean - observed) * np.sqrt(np.maximum(deviance, 0.0))
 
 
 def dependence_of(

@@ -37,7 +37,8 @@ response curves and the carry-over. With innovations of 0.4 spend on a pair
 stayed near the even split, the curves were seen only at their start, and
 one history of default in four decided below 95% of the planner; with 1.0
 two of eight of cross-border-ecommerce did, with 1.6 spend sat on too few
-pairs (docs/calibration.md, The logging policy).
+pairs (measured with the fit's residuals of the time, Neyman's;
+docs/calibration.md, The logging policy).
 
 A customer's features come from its segment: ``region_x, region_y`` near a
 centre of the segment's own (on a circle of radius 8, spread 0.5) and
