@@ -17,6 +17,15 @@ from test_experiments import write_experiment
 from gtmgym.cli.experiments import resume_command
 
 SEEDS = 2
+# `python -m gtmgym` with Ctrl-C's default handling, as a terminal starts it:
+# a process started in the background (`nohup ... &`, as CI may run) inherits
+# SIGINT ignored, and Python keeps it ignored
+AS_FROM_A_TERMINAL = [
+    sys.executable,
+    "-c",
+    "import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "from gtmgym.cli import main; sys.exit(main(sys.argv[1:]))",
+]
 
 
 def finished_units(folder: Path) -> dict[str, int]:
@@ -41,9 +50,8 @@ def interrupted_run(tmp_path: Path, signum: int) -> subprocess.CompletedProcess:
         scenario_overrides={"periods": 12},
         train_steps=250_000,  # seconds per run: the signal lands mid-way on a loaded machine too
     )
-    command = [sys.executable, "-m", "gtmgym", "run", experiment.name, "--jobs", "2"]
     process = subprocess.Popen(
-        [*command, "--no-progress"],
+        [*AS_FROM_A_TERMINAL, "run", experiment.name, "--jobs", "2", "--no-progress"],
         cwd=tmp_path,
         start_new_session=True,
         stdout=subprocess.PIPE,
