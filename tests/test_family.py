@@ -13,7 +13,7 @@ import yaml
 from gtmgym.agents import evaluate, make
 from gtmgym.cli import main
 from gtmgym.envs import ENV_ID
-from gtmgym.envs.distribution import load_distribution
+from gtmgym.envs.distribution import _leaves, load_distribution
 from gtmgym.envs.loader import ScenarioError, load_scenario, scenario_path
 from gtmgym.envs.params import KERNEL_FIELDS, field_key
 from gtmgym.experiments.config import load_experiment
@@ -35,18 +35,6 @@ def structure(scenario: dict) -> dict:
         if field_key(key) not in KERNEL_FIELDS and key[0] not in ("name", "description"):
             kept[key] = value
     return kept
-
-
-def _leaves(data, path=()):
-    if isinstance(data, dict):
-        return {
-            k: v for key, value in data.items() for k, v in _leaves(value, path + (key,)).items()
-        }
-    if isinstance(data, list):
-        return {
-            k: v for i, value in enumerate(data) for k, v in _leaves(value, path + (i,)).items()
-        }
-    return {path: data}
 
 
 @pytest.mark.parametrize("seed", range(30))

@@ -114,7 +114,7 @@ def scenario_family(
     if not seeds:
         raise ValueError("a family needs at least one level")
     if len(set(seeds)) != len(seeds):
-        raise ValueError(f"levels must differ; {seeds} repeats one")
+        raise ValueError(f"levels repeats a level: {seeds}")
     structure = _Structure(np.random.default_rng(seed), segments, channels, objective)
     markets = [structure.market(np.random.default_rng([seed, level]), periods) for level in seeds]
     first = markets[0]
@@ -155,18 +155,18 @@ def expand_family(data: Mapping[str, Any], origin: str) -> dict[str, Any]:
     except ValidationError as error:
         problems = validation_problems(error, "docs/uncertainty.md")
         raise ScenarioError(f"{origin}: invalid family\n{problems}") from None
-    seeds = family.level_seeds()
-    if len(set(seeds)) != len(seeds):
-        raise ScenarioError(f"{origin}: family.levels repeats a level: {seeds}")
-    mapping = scenario_family(
-        family.seed,
-        seeds,
-        family.segments,
-        family.channels,
-        family.periods,
-        family.objective,
-        family.action_mode,
-    )
+    try:
+        mapping = scenario_family(
+            family.seed,
+            family.level_seeds(),
+            family.segments,
+            family.channels,
+            family.periods,
+            family.objective,
+            family.action_mode,
+        )
+    except ValueError as error:  # a repeated level: the field is family.levels
+        raise ScenarioError(f"{origin}: family.{error}") from None
     return mapping | {key: data[key] for key in FILE_KEYS if key in data}
 
 
