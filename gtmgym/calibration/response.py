@@ -89,97 +89,143 @@ def fit_response(
         start: start from these parameters only (a bootstrap's point estimate).
         jobs: worker processes for the starts (forked; the same result for any).
     """
-    counts = np.ones(spend.shape[0]) if weights is None else np.asarray(weights, dtype=float)
-    n_segments, n_channels = available.shape
-    pairs = np.argwhere(available)
-    typical = np.array(
-        [np.median(spend[:, :, c][spend[:, :, c] > 0]) if (spend[:, :, c] > 0).any() else 1.0
-         for c in range(n_channels)]
-    )  # fmt: skip
+    problem = ResponseProblem(scenario_for, spend, won, held, available, weights)
+    if start is not None:
+        starts = [problem.pack(start)]
+    else:
+        starts = [problem.start(decay, scale) for decay, scale in STARTS]
+    tolerance = POINT_TOLERANCE if start is None else DRAW_TOLERANCE
+    ends = forked_map(lambda index: problem.solve(starts[index], tolerance), len(starts), jobs)
+    best = min(ends, key=lambda end: end.cost)
+    response = problem.unpack(best.x)
+    predicted = problem.comparable(replay(scenario_for(response), spend, held))[:, problem.fitted]
+    observed = won[:, problem.fitted]
+    total = ((observed - observed.mean()) ** 2).sum()
+    response.r_squared = float(1.0 - ((predicted - observed) ** 2).sum() / max(total, 1e-12))
+    response.cost = float(best.cost)
+    return response
 
-    def unpack(x: np.ndarray) -> Response:
-        effectiveness = np.zeros((n_segments, n_channels))
-        effectiveness[pairs[:, 0], pairs[:, 1]] = x[3 * n_channels :]
+
+class ResponseProblem:
+    """The least-squares problem of one history: the response parameters as
+    one vector ``x`` (per channel decay, log half-saturation over the
+    channel's median spend, slope; then each available pair's
+    effectiveness), its bounds, and the residuals and their Jacobian.
+
+    Arguments as :func:`fit_response`'s.
+    """
+
+    def __init__(
+        self,
+        scenario_for: Callable[[Response], dict[str, Any]],
+        spend: np.ndarray,
+        won: np.ndarray,
+        held: np.ndarray,
+        available: np.ndarray,
+        weights: np.ndarray | None = None,
+    ) -> None:
+        counts = np.ones(spend.shape[0]) if weights is None else np.asarray(weights, dtype=float)
+        self.scenario_for, self.spend, self.won, self.held = scenario_for, spend, won, held
+        self.shape = available.shape
+        n_channels = available.shape[1]
+        self.pairs = np.argwhere(available)
+        self.typical = np.array(
+            [np.median(spend[:, :, c][spend[:, :, c] > 0]) if (spend[:, :, c] > 0).any() else 1.0
+             for c in range(n_channels)]
+        )  # fmt: skip
+        self.fitted = available if won.ndim == 3 else available.any(axis=1)  # the wins compared
+        self.weight = np.sqrt(counts).reshape(-1, *([1] * (won.ndim - 1)))
+        self.low = np.concatenate([
+            np.full(n_channels, DECAY_RANGE[0]), np.full(n_channels, np.log(1e-3)),
+            np.full(n_channels, SLOPE_RANGE[0]), np.zeros(len(self.pairs)),
+        ])  # fmt: skip
+        self.high = np.concatenate([
+            np.full(n_channels, DECAY_RANGE[1]), np.full(n_channels, np.log(1e3)),
+            np.full(n_channels, SLOPE_RANGE[1]), np.ones(len(self.pairs)),
+        ])  # fmt: skip
+        self.dependence = dependence_of(available, self.pairs, self.fitted, spend.shape[0])
+        self.groups = column_groups(self.dependence)
+
+    def unpack(self, x: np.ndarray) -> Response:
+        n_channels = self.shape[1]
+        effectiveness = np.zeros(self.shape)
+        effectiveness[self.pairs[:, 0], self.pairs[:, 1]] = x[3 * n_channels :]
         return Response(
             decay=x[:n_channels],
-            half_saturation=typical * np.exp(x[n_channels : 2 * n_channels]),
+            half_saturation=self.typical * np.exp(x[n_channels : 2 * n_channels]),
             slope=x[2 * n_channels : 3 * n_channels],
             effectiveness=effectiveness,
             r_squared=float("nan"),
             cost=float("nan"),
         )
 
-    def pack(response: Response) -> np.ndarray:
+    def pack(self, response: Response) -> np.ndarray:
+        """``response`` as a vector, inside the bounds."""
+        x = np.concatenate([
+            response.decay, np.log(response.half_saturation / self.typical), response.slope,
+            response.effectiveness[self.pairs[:, 0], self.pairs[:, 1]],
+        ])  # fmt: skip
+        return np.clip(x, self.low, self.high)
+
+    def start(self, decay: float, scale: float) -> np.ndarray:
+        """A start: every channel's decay and half-saturation (``scale``
+        times its median spend), slope 1.2, effectiveness 0.02."""
+        n_channels = self.shape[1]
         return np.concatenate([
-            response.decay, np.log(response.half_saturation / typical), response.slope,
-            response.effectiveness[pairs[:, 0], pairs[:, 1]],
+            np.full(n_channels, decay), np.full(n_channels, np.log(scale)),
+            np.full(n_channels, 1.2), np.full(len(self.pairs), 0.02),
         ])  # fmt: skip
 
-    fitted = available if won.ndim == 3 else available.any(axis=1)  # the wins compared
+    def comparable(self, predicted: np.ndarray) -> np.ndarray:
+        return predicted if self.won.ndim == 3 else predicted.sum(axis=2)
 
-    def comparable(predicted: np.ndarray) -> np.ndarray:
-        return predicted if won.ndim == 3 else predicted.sum(axis=2)
+    def scaled(self, predicted: np.ndarray) -> np.ndarray:
+        deviance = poisson_deviance_residuals(self.comparable(predicted), self.won)
+        return (deviance * self.weight)[:, self.fitted].ravel()
 
-    weight = np.sqrt(counts).reshape(-1, *([1] * (won.ndim - 1)))
+    def residuals(self, x: np.ndarray) -> np.ndarray:
+        return self.scaled(replay(self.scenario_for(self.unpack(x)), self.spend, self.held))
 
-    def scaled(predicted: np.ndarray) -> np.ndarray:
-        return (poisson_deviance_residuals(comparable(predicted), won) * weight)[:, fitted].ravel()
-
-    def residuals(x: np.ndarray) -> np.ndarray:
-        return scaled(replay(scenario_for(unpack(x)), spend, held))
-
-    low = np.concatenate([
-        np.full(n_channels, DECAY_RANGE[0]), np.full(n_channels, np.log(1e-3)),
-        np.full(n_channels, SLOPE_RANGE[0]), np.zeros(len(pairs)),
-    ])  # fmt: skip
-    high = np.concatenate([
-        np.full(n_channels, DECAY_RANGE[1]), np.full(n_channels, np.log(1e3)),
-        np.full(n_channels, SLOPE_RANGE[1]), np.ones(len(pairs)),
-    ])  # fmt: skip
-    starts = [np.clip(pack(start), low, high)] if start is not None else [
-        np.concatenate([
-            np.full(n_channels, decay), np.full(n_channels, np.log(scale)),
-            np.full(n_channels, 1.2), np.full(len(pairs), 0.02),
-        ])
-        for decay, scale in STARTS
-    ]  # fmt: skip
-    dependence = dependence_of(available, pairs, fitted, spend.shape[0])
-    groups = column_groups(dependence)
-
-    def residuals_of(probes: list[np.ndarray]) -> list[np.ndarray]:
-        candidates = [scenario_for(unpack(probe)) for probe in probes]
+    def residuals_of(self, probes: list[np.ndarray]) -> list[np.ndarray]:
+        candidates = [self.scenario_for(self.unpack(probe)) for probe in probes]
         return [
-            scaled(predicted)
+            self.scaled(predicted)
             for first in range(0, len(candidates), COPIES_PER_REPLAY)
             for predicted in replay_copies(
-                candidates[first : first + COPIES_PER_REPLAY], spend, held
+                candidates[first : first + COPIES_PER_REPLAY], self.spend, self.held
             )
         ]
 
-    def jacobian(x: np.ndarray) -> np.ndarray:
-        return forward_differences(residuals_of, x, high, dependence, groups)
+    def jacobian(self, x: np.ndarray) -> np.ndarray:
+        return forward_differences(self.residuals_of, x, self.high, self.dependence, self.groups)
 
-    tolerance = POINT_TOLERANCE if start is None else DRAW_TOLERANCE
+    def solve(self, start: np.ndarray, tolerance: float, fixed: int | None = None) -> Any:
+        """``least_squares`` from ``start``; with ``fixed``, that entry of
+        ``x`` stays at its value in ``start`` and the others are fitted (the
+        result's ``x`` is still the whole vector).
 
-    # one BLAS thread: the trust region's factorisations are small, and on a
-    # busy 2-core machine OpenBLAS's threads made them 15 times slower
-    # (3,120 x 35 Jacobian: 55 ms against 3.9 ms)
-    def from_start(index: int):
+        One BLAS thread: the trust region's factorisations are small, and on
+        a busy 2-core machine OpenBLAS's threads made them 15 times slower
+        (3,120 x 35 Jacobian: 55 ms against 3.9 ms).
+        """
+        free = np.ones(len(start), dtype=bool)
+        if fixed is not None:
+            free[fixed] = False
+
+        def whole(z: np.ndarray) -> np.ndarray:
+            x = start.copy()
+            x[free] = z
+            return x
+
         with threadpool_limits(1, user_api="blas"):
-            return least_squares(
-                residuals, starts[index], jac=jacobian, bounds=(low, high), method="trf",
+            end = least_squares(
+                lambda z: self.residuals(whole(z)), start[free],
+                jac=lambda z: self.jacobian(whole(z))[:, free],
+                bounds=(self.low[free], self.high[free]), method="trf",
                 ftol=tolerance, xtol=tolerance, gtol=tolerance,
             )  # fmt: skip
-
-    ends = forked_map(from_start, len(starts), jobs)
-    best = min(ends, key=lambda end: end.cost)
-    response = unpack(best.x)
-    predicted = comparable(replay(scenario_for(response), spend, held))[:, fitted]
-    observed = won[:, fitted]
-    total = ((observed - observed.mean()) ** 2).sum()
-    response.r_squared = float(1.0 - ((predicted - observed) ** 2).sum() / max(total, 1e-12))
-    response.cost = float(best.cost)
-    return response
+        end.x = whole(end.x)
+        return end
 
 
 def poisson_deviance_residuals(predicted: np.ndarray, observed: np.ndarray) -> np.ndarray:
