@@ -106,6 +106,7 @@ def fit_response(
     return response
 
 
+@dataclass
 class ResponseProblem:
     """The least-squares problem of one history: the response parameters as
     one vector ``x`` (per channel decay, log half-saturation over the
@@ -115,17 +116,16 @@ class ResponseProblem:
     Arguments as :func:`fit_response`'s.
     """
 
-    def __init__(
-        self,
-        scenario_for: Callable[[Response], dict[str, Any]],
-        spend: np.ndarray,
-        won: np.ndarray,
-        held: np.ndarray,
-        available: np.ndarray,
-        weights: np.ndarray | None = None,
-    ) -> None:
+    scenario_for: Callable[[Response], dict[str, Any]]
+    spend: np.ndarray
+    won: np.ndarray
+    held: np.ndarray
+    available: np.ndarray
+    weights: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        spend, won, available, weights = self.spend, self.won, self.available, self.weights
         counts = np.ones(spend.shape[0]) if weights is None else np.asarray(weights, dtype=float)
-        self.scenario_for, self.spend, self.won, self.held = scenario_for, spend, won, held
         self.shape = available.shape
         n_channels = available.shape[1]
         self.pairs = np.argwhere(available)
