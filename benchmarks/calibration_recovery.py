@@ -31,7 +31,6 @@ from sklearn.metrics import adjusted_rand_score
 import gtmgym
 from gtmgym.agents import evaluate, make
 from gtmgym.calibration import CalibrationError, calibrate, synthesize
-from gtmgym.calibration.uncertainty import intervals
 from gtmgym.scenarios import random_scenario
 
 SCENARIOS = ("default", "channel-allocation", "cross-border-ecommerce")
@@ -86,7 +85,7 @@ def parameters(name: str, periods: int, seed: int, draws: int) -> list[str]:
     with tempfile.TemporaryDirectory() as folder:
         data = synthesize(market(name), periods, seed=seed, out=Path(folder) / "data")
         result = calibrate(data / "calibration.yaml", Path(folder) / "fitted.yaml", draws=draws)
-    bands = intervals(result.draws)
+    bands = result.intervals
     facts, response, shocks = result.facts, result.response, result.shocks
     rows = [f"**{name}**, seed {seed}, {periods} periods, {draws} draws:", "",
             "| parameter | truth | estimate [90% interval] | truth inside |", "|---|---|---|---|"]

@@ -28,8 +28,15 @@ from gtmgym.calibration.config import (
     CalibrationError,
     load_calibration,
 )
+from gtmgym.calibration.profile import profile_intervals
 from gtmgym.calibration.report import ResponseCurves, write_report
-from gtmgym.calibration.response import Response, fit_response, replay, response_curves
+from gtmgym.calibration.response import (
+    Response,
+    ResponseProblem,
+    fit_response,
+    replay,
+    response_curves,
+)
 from gtmgym.calibration.rfm import with_rfm
 from gtmgym.calibration.segments import (
     SegmentFacts,
@@ -63,6 +70,9 @@ class CalibrationResult:
     customer_ids: pd.Series
     draws: list[Draw]
     shocks: Shocks  # the demand shocks read from the fit's residuals
+    # every parameter's 90% interval (low, high) by name, with draws: the
+    # bootstrap's, the profile likelihood's for half-saturation and effectiveness
+    intervals: dict[str, np.ndarray] | None = None
 
 
 def calibrate(
@@ -176,8 +186,11 @@ def calibrate(
         for d in replicates
     ]
     header = _header(calibration, sources, response, periods, history)
+    bands = None
+    if replicates:
+        problem = ResponseProblem(replay_scenario, spend, won, facts.customers, available)
+        bands = intervals(replicates) | profile_intervals(problem, response, jobs)
     if report is not None:
-        bands = intervals(replicates) if replicates else None
         curves = _curves(calibration, facts, response, replicates, available, periods, spend)
         write_report(Path(report), customers["customer_id"], facts, response, segments,
                      channels, won, fitted, bands, curves,
@@ -197,7 +210,7 @@ def calibrate(
                          text + yaml.safe_dump(data, sort_keys=False))  # fmt: skip
     write_atomic(out, header + yaml.safe_dump(scenario, sort_keys=False))
     return CalibrationResult(
-        scenario, facts, response, customers["customer_id"], replicates, shocks
+        scenario, facts, response, customers["customer_id"], replicates, shocks, bands
     )
 
 

@@ -53,7 +53,9 @@ def write_report(
         observed: (T, S, C) customers won per period and pair, from the data,
             or (T, S) per period and segment (a wide spend table).
         fitted: (T, S, C) the same, replayed through the calibrated model.
-        bands: each parameter's 90% interval (low, high) from the bootstrap.
+        bands: each parameter's 90% interval (low, high): the profile
+            likelihood's for half-saturation and effectiveness, the
+            bootstrap's for the others.
         curves: the channels' response curves, for ``response.png``.
         features: the clustering features, per customer, for the profiles.
         shocks: the demand shocks read from the fit's residuals.
@@ -80,8 +82,9 @@ def write_report(
         "",
         "![fitted vs observed customers won per segment and period](fit.png)",
         "",
-        "Brackets: 90% bootstrap intervals (moving blocks of periods for the response, "
-        "customers for churn and revenue)."
+        "Brackets: 90% intervals. Half-saturation and effectiveness: profile likelihood "
+        "(every other response parameter refitted); decay and slope: bootstrap over moving "
+        "blocks of periods; churn and revenue: bootstrap over customers."
         if bands is not None
         else "No intervals: run `gtmgym calibrate ... --draws K` for 90% bootstrap intervals.",
         "",
