@@ -98,7 +98,7 @@ def test_calibration_recovers_the_market_and_its_decisions(scenario_name, tmp_pa
         churns
     )
     report = (tmp_path / "report" / "report.md").read_text()
-    assert "90% bootstrap intervals" in report
+    assert "Half-saturation and effectiveness: profile likelihood" in report
     assert f"{calibrated.segments[0].churn:.4g} [" in report
     assert "## Segment profiles" in report and "median employees" in report
 
