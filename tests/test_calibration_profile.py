@@ -95,3 +95,24 @@ def test_the_interval_holds_a_truth_the_bootstrap_missed(calibrated):
     assert abs(result.response.half_saturation[2] / truth.channels[2].half_saturation - 1) > 0.25
     assert (result.intervals["effectiveness"][:, 0, 1] == 0.0).all()  # channel B not in A
     assert np.isfinite(result.intervals["slope"]).all()  # the bootstrap's, kept
+
+
+def test_draws_spread_wider_than_the_likelihood_says_widen_the_threshold(calibrated):
+    from dataclasses import replace
+
+    from gtmgym.calibration.profile import MIN_DRAWS, adjustments
+
+    result, problem = calibrated
+    x = problem.pack(result.response)
+    k = problem.shape[1]  # channel 0's log half-saturation
+    spreads = {k: 0.1}
+    same = [result.response] * MIN_DRAWS
+    assert adjustments(problem, x, same, spreads) == {k: 1.0}
+    wide = [
+        replace(
+            result.response, half_saturation=result.response.half_saturation * np.exp(sign * 0.3)
+        )
+        for sign in (-1, 1) * (MIN_DRAWS // 2)
+    ]
+    assert adjustments(problem, x, wide, spreads)[k] == pytest.approx(9.0, rel=1e-6)
+    assert adjustments(problem, x, wide[: MIN_DRAWS - 1], spreads) == {k: 1.0}  # too few

@@ -189,7 +189,8 @@ def calibrate(
     bands = None
     if replicates:
         problem = ResponseProblem(replay_scenario, spend, won, facts.customers, available)
-        bands = intervals(replicates) | profile_intervals(problem, response, jobs)
+        profiles = profile_intervals(problem, response, [d.response for d in replicates], jobs)
+        bands = intervals(replicates) | profiles
     if report is not None:
         curves = _curves(calibration, facts, response, replicates, available, periods, spend)
         write_report(Path(report), customers["customer_id"], facts, response, segments,

@@ -22,7 +22,11 @@ spread the wins beyond Poisson). Each end is found on the signed root
 :math:`z(v) = \\pm\\sqrt{(D_k(v) - \\hat D) / \\hat\\varphi}`, near linear in
 :math:`\\log v`, by secant steps towards :math:`z = 1.645` from the Wald
 guess of the fit's Jacobian, each refit started from the last: a handful of
-refits per end. An end that reaches the parameter's bound (half-saturation
+refits per end. With 10 bootstrap draws or more, a parameter whose draws
+spread more than the likelihood's curvature says (demand shocks move a
+segment's wins together over several periods, which the likelihood counts
+as independent) has its threshold widened by the ratio of the variances
+(:func:`adjustments`). An end that reaches the parameter's bound (half-saturation
 1,000 times the channel's median spend either way; effectiveness 1, or
 1/1,000 of the estimate, read as 0) is reported at the bound.
 """
@@ -44,15 +48,21 @@ MAX_REFITS = 8  # per end
 SMALLEST_EFFECTIVENESS = 1e-3  # of the estimate: below it, an interval reaches 0
 FIRST_STEP = 0.5  # in log units, when the Jacobian gives no guess
 NO_EFFECT = 1e-6  # an effectiveness estimate this small is searched upwards from here
+MIN_DRAWS = 10  # bootstrap draws from which their spread adjusts the intervals
 
 
 def profile_intervals(
-    problem: ResponseProblem, estimate: Response, jobs: int = 1
+    problem: ResponseProblem, estimate: Response, draws: list[Response], jobs: int = 1
 ) -> dict[str, np.ndarray]:
     """90% profile-likelihood intervals, as
     :func:`~gtmgym.calibration.uncertainty.intervals` gives them: a (2, C)
     array of half-saturations (low, high) and a (2, S, C) one of
-    effectiveness (0 where a pair is not fitted)."""
+    effectiveness (0 where a pair is not fitted).
+
+    Args:
+        draws: the bootstrap's refits, for each parameter's adjustment to
+            residuals that move together (see :func:`adjustments`).
+    """
     n_channels = problem.shape[1]
     x = problem.pack(estimate)
     residuals = problem.residuals(x)
@@ -61,12 +71,14 @@ def profile_intervals(
     jacobian = problem.jacobian(x)
     covariance = dispersion * np.linalg.pinv(jacobian.T @ jacobian)
     profiled = [*range(n_channels, 2 * n_channels), *range(3 * n_channels, len(x))]
+    spreads = {k: _log_spread(covariance, x, k, n_channels) for k in profiled}
+    scale = adjustments(problem, x, draws, spreads)
     tasks = [(k, side) for k in profiled for side in (-1, 1)]
 
     def end(task: int) -> float:
         k, side = tasks[task]
-        spread = math.sqrt(covariance[k, k]) if covariance[k, k] > 0 else math.nan
-        return _end(problem, x, deviance, dispersion, k, side, spread)
+        spread = spreads[k] * math.sqrt(scale[k])
+        return _end(problem, x, deviance, dispersion * scale[k], k, side, spread)
 
     ends = dict(zip(tasks, forked_map(end, len(tasks), jobs), strict=True))
     half_saturation = np.empty((2, n_channels))
@@ -78,6 +90,47 @@ def profile_intervals(
         for row, side in enumerate((-1, 1)):
             effectiveness[row, i, c] = ends[3 * n_channels + j, side]
     return {"half_saturation": half_saturation, "effectiveness": effectiveness}
+
+
+def adjustments(
+    problem: ResponseProblem, x: np.ndarray, draws: list[Response], spreads: dict[int, float]
+) -> dict[int, float]:
+    """Each profiled parameter's factor on the dispersion: the block
+    bootstrap's variance of its log over the likelihood's (Wald) variance,
+    where the bootstrap's is larger, else 1.
+
+    The likelihood counts every period's wins as independent; demand shocks
+    that last several periods and move every channel of a segment together
+    make the residuals move together, so the data hold less information than
+    the likelihood's curvature says. The bootstrap over blocks of periods
+    keeps those movements, and the profile's threshold is widened by the
+    ratio (the curvature adjustment of Chandler and Bate, 2007, Biometrika
+    94(1), with the bootstrap's variance for the sandwich's).
+    """
+    if len(draws) < MIN_DRAWS:
+        return dict.fromkeys(spreads, 1.0)
+    drawn = [problem.pack(draw) for draw in draws]
+    scale = {}
+    for k, spread in spreads.items():
+        deviations = [_in_log(problem, d, k) - _in_log(problem, x, k) for d in drawn]
+        spread_of_draws = math.sqrt(float(np.mean(np.square(deviations))))
+        ratio = (spread_of_draws / spread) ** 2 if math.isfinite(spread) and spread > 0 else 1.0
+        scale[k] = max(1.0, ratio)
+    return scale
+
+
+def _in_log(problem: ResponseProblem, x: np.ndarray, k: int) -> float:
+    """Parameter ``k`` of ``x`` in log units (half-saturation's entry already is one)."""
+    return float(x[k]) if k < 3 * problem.shape[1] else math.log(max(x[k], NO_EFFECT))
+
+
+def _log_spread(covariance: np.ndarray, x: np.ndarray, k: int, n_channels: int) -> float:
+    """The Wald standard error of parameter ``k`` in log units (half-saturation's
+    entry already is one; effectiveness's is divided by the estimate)."""
+    if covariance[k, k] <= 0:
+        return math.nan
+    spread = math.sqrt(covariance[k, k])
+    return spread if k < 3 * n_channels else spread / max(x[k], NO_EFFECT)
 
 
 def _end(
@@ -93,10 +146,10 @@ def _end(
     median spend, or effectiveness itself."""
     is_half_saturation = k < 3 * problem.shape[1]
     estimate = x[k]
+    step = spread
     if is_half_saturation:
         to_value, bound = (lambda t: t), (problem.low[k] if side < 0 else problem.high[k])
         start = estimate
-        step = spread
     else:  # searched in log effectiveness
         if estimate <= NO_EFFECT and side < 0:
             return 0.0
@@ -104,7 +157,6 @@ def _end(
         to_value = math.exp
         floor = start + math.log(SMALLEST_EFFECTIVENESS)
         bound = floor if side < 0 else math.log(problem.high[k])
-        step = spread / max(estimate, NO_EFFECT)
     if not math.isfinite(step) or step <= 0:
         step = FIRST_STEP
     # (offset from the estimate, signed root) of the refits so far
