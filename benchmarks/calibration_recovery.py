@@ -36,10 +36,12 @@ from gtmgym.scenarios import random_scenario
 SCENARIOS = ("default", "channel-allocation", "cross-border-ecommerce")
 
 
-def recovery(name: str, periods: int, spend_form: str = "long", seed: int = 0) -> str:
-    truth = gtmgym.load_scenario(market(name))
+def recovery(
+    name: str, periods: int, spend_form: str = "long", seed: int = 0, without: tuple = ()
+) -> str:
+    truth = gtmgym.load_scenario(market(name, without))
     with tempfile.TemporaryDirectory() as folder:
-        data = synthesize(market(name), periods, seed=seed, out=Path(folder) / "data",
+        data = synthesize(market(name, without), periods, seed=seed, out=Path(folder) / "data",
                           spend_form=spend_form)  # fmt: skip
         started = time.perf_counter()
         try:
@@ -79,20 +81,25 @@ def recovery(name: str, periods: int, spend_form: str = "long", seed: int = 0) -
     )
 
 
-def parameters(name: str, periods: int, seed: int, draws: int) -> list[str]:
-    """Rows of every fitted parameter: truth, estimate [90% interval], inside."""
-    truth = gtmgym.load_scenario(market(name))
+def parameters(name: str, periods: int, seed: int, draws: int, without: tuple = ()) -> list[str]:
+    """Rows of every fitted parameter: truth, estimate [90% interval], inside;
+    then a line on the issue's criterion for half-saturation and effectiveness."""
+    truth = gtmgym.load_scenario(market(name, without))
     with tempfile.TemporaryDirectory() as folder:
-        data = synthesize(market(name), periods, seed=seed, out=Path(folder) / "data")
+        data = synthesize(market(name, without), periods, seed=seed, out=Path(folder) / "data")
         result = calibrate(data / "calibration.yaml", Path(folder) / "fitted.yaml", draws=draws)
     bands = result.intervals
     facts, response, shocks = result.facts, result.response, result.shocks
-    rows = [f"**{name}**, seed {seed}, {periods} periods, {draws} draws:", "",
+    criterion: list[tuple[bool, bool]] = []  # (truth inside, within 25%)
+    removed = f", without {', '.join(without)}" if without else ""
+    rows = [f"**{name}**{removed}, seed {seed}, {periods} periods, {draws} draws:", "",
             "| parameter | truth | estimate [90% interval] | truth inside |", "|---|---|---|---|"]
 
     def row(label: str, true: float, found: float, band: str, *index: int) -> None:
         low, high = bands[band][(0, *index)], bands[band][(1, *index)]
         inside = "yes" if low - 1e-12 <= true <= high + 1e-12 else "no"
+        if band in ("half_saturation", "effectiveness"):
+            criterion.append((inside == "yes", abs(found / true - 1.0) <= 0.25))
         rows.append(f"| {label} | {true:.4g} | {found:.4g} [{low:.4g}, {high:.4g}] | {inside} |")
 
     for i, segment in enumerate(truth.segments):
@@ -112,14 +119,34 @@ def parameters(name: str, periods: int, seed: int, draws: int) -> list[str]:
             if channel.effectiveness[i] > 0:
                 row(f"{channel.name} effectiveness in {segment.name}", channel.effectiveness[i],
                     response.effectiveness[i, c], "effectiveness", i, c)  # fmt: skip
+    held = sum(inside for inside, _ in criterion)
+    missed = sum(not (inside or close) for inside, close in criterion)
+    rows += ["", f"Half-saturation and effectiveness: truth inside the interval {held} of "
+             f"{len(criterion)}; within 25% or inside: {len(criterion) - missed} "
+             f"(missed: {missed})."]  # fmt: skip
     return rows
 
 
-def market(name: str) -> str | dict:
-    """A bundled scenario's name, or ``random-<seed>``'s mapping."""
+# what --without takes out of a bundled scenario's segments
+REMOVABLE = ("shocks", "events", "rival-response")
+
+
+def market(name: str, without: tuple = ()) -> str | dict:
+    """A bundled scenario's name, or ``random-<seed>``'s mapping; ``without``
+    some of :data:`REMOVABLE`: the bundled scenario's mapping without them."""
     if name.startswith("random-"):
         return random_scenario(int(name.removeprefix("random-")), noise=True)
-    return name
+    if not without:
+        return name
+    data = gtmgym.load_scenario(name).model_dump(mode="json", exclude_none=True)
+    for segment in data["segments"]:
+        if "shocks" in without:
+            segment.pop("demand_shock", None)
+        if "events" in without:
+            segment.pop("adverse_event", None)
+        if "rival-response" in without and "competitor" in segment:
+            segment["competitor"]["response"] = 0.0
+    return data
 
 
 def main() -> int:
@@ -136,14 +163,17 @@ def main() -> int:
     parser.add_argument("--parameters", type=int, metavar="DRAWS",
                         help="print every parameter beside the truth, with DRAWS bootstrap "
                         "draws for its interval")  # fmt: skip
+    parser.add_argument("--without", nargs="+", choices=REMOVABLE, default=[],
+                        help="synthesize from the bundled scenarios without these")  # fmt: skip
     arguments = parser.parse_args()
+    without = tuple(arguments.without)
     names = [f"random-{seed}" for seed in arguments.generated] or arguments.scenarios
     if arguments.parameters:
         for name in names:
             for seed in arguments.seeds:
                 for periods in arguments.periods:
-                    print("\n".join(parameters(name, periods, seed, arguments.parameters)) + "\n",
-                          flush=True)  # fmt: skip
+                    rows = parameters(name, periods, seed, arguments.parameters, without)
+                    print("\n".join(rows) + "\n", flush=True)
         return 0
     print("| scenario | seed | history | ARI | churn (max error) | revenue (max error) | decay "
           "(max error) | half-saturation (median error) | effectiveness (median error) | R^2 "
@@ -152,7 +182,7 @@ def main() -> int:
     for name in names:
         for seed in arguments.seeds:
             for periods in arguments.periods:
-                print(recovery(name, periods, arguments.spend_form, seed), flush=True)
+                print(recovery(name, periods, arguments.spend_form, seed, without), flush=True)
     return 0
 
 
