@@ -53,8 +53,7 @@ def random_candidates(inputs, count: int, seed: int) -> list[dict]:
                 decay=rng.uniform(0.0, 0.95, n_channels),
                 half_saturation=rng.uniform(5.0, 80.0, n_channels),
                 slope=rng.uniform(0.5, 4.0, n_channels),
-                effectiveness=rng.uniform(0.0, 0.2, (n_segments, n_channels))
-                * inputs["available"],
+                effectiveness=rng.uniform(0.0, 0.2, (n_segments, n_channels)) * inputs["available"],
                 r_squared=0.0,
                 cost=0.0,
             )
@@ -105,6 +104,7 @@ def test_bootstrap_draws_are_the_same_in_workers_and_in_process(tmp_path):
         np.testing.assert_array_equal(one.response.decay, other.response.decay)
         np.testing.assert_array_equal(one.response.effectiveness, other.response.effectiveness)
         np.testing.assert_array_equal(one.facts.churn, other.facts.churn)
+
     def scenarios(folder):  # after the first line, which names a.yaml or b.yaml
         return [path.read_text().split("\n", 1)[1] for path in sorted(folder.glob("*.yaml"))]
 
@@ -126,3 +126,21 @@ def test_response_curves_are_the_models_steady_state_hill_curves(replay_inputs):
         for i, effectiveness in enumerate(channel["effectiveness"]):
             hill = effectiveness * adstock**s / (adstock**s + k**s)
             np.testing.assert_allclose(curves[i, c], hill, rtol=1e-9, atol=1e-12)
+
+
+def test_the_replay_plays_each_period_at_the_demand_given(replay_inputs):
+    (scenario,) = random_candidates(replay_inputs, 1, seed=4)
+    spend, held = replay_inputs["spend"], replay_inputs["held"]
+    periods, segments = spend.shape[:2]
+    expected = replay(scenario, spend, held)
+    np.testing.assert_array_equal(
+        replay(scenario, spend, held, demand=np.zeros((periods, segments))), expected
+    )
+    demand = np.zeros((periods, segments))
+    demand[10:20, 1] = np.log(1.2)  # segment 1's demand 20% up in periods 10-19
+    shocked = replay(scenario, spend, held, demand=demand)
+    np.testing.assert_array_equal(np.delete(shocked, 1, axis=1), np.delete(expected, 1, axis=1))
+    np.testing.assert_array_equal(shocked[:10], expected[:10])
+    assert (shocked[10:20, 1].sum(axis=1) > expected[10:20, 1].sum(axis=1)).all()
+    (copied,) = replay_copies([scenario], spend, held, demand)
+    np.testing.assert_allclose(copied, shocked, rtol=1e-12, atol=1e-12)

@@ -21,14 +21,19 @@ calibrate_module = importlib.import_module("gtmgym.calibration.calibrate")
 @pytest.fixture(scope="module")
 def calibrated(tmp_path_factory):
     """channel-allocation, 104 periods of seed 0, calibrated with 3 draws; and
-    the fit's least-squares problem."""
+    the point fit's least-squares problem (at the demand read from the
+    residuals, where they show shocks)."""
     folder = tmp_path_factory.mktemp("profile")
     data = synthesize("channel-allocation", 104, seed=0, out=folder / "data")
     captured = {}
     original = calibrate_module.fit_response
 
     def spy(scenario_for, spend, won, held, available, *rest, **options):
-        captured.setdefault("problem", ResponseProblem(scenario_for, spend, won, held, available))
+        if not rest:  # a point fit, not a bootstrap draw's: the last is the one profiled
+            demand = options.get("demand")
+            captured["problem"] = ResponseProblem(
+                scenario_for, spend, won, held, available, demand=demand
+            )
         return original(scenario_for, spend, won, held, available, *rest, **options)
 
     calibrate_module.fit_response = spy

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.signal import lfilter
 
-from gtmgym.calibration.shocks import demand_shocks
+from gtmgym.calibration.shocks import Shocks, demand_shocks, smoothed_demand
 
 
 def history(sigma: float, persistence: float, rival: float, periods: int, seed: int):
@@ -19,7 +19,8 @@ def history(sigma: float, persistence: float, rival: float, periods: int, seed: 
     shock = lfilter([sigma], [1.0, -persistence], rng.standard_normal(periods + 200))[200:]
     acting = np.exp(np.minimum(shock, -np.log1p(-rival)))
     acting /= acting.mean()  # the fitted response absorbs the mean multiplier
-    won = rng.poisson(expected * (1.0 + leverage * (acting - 1.0)))
+    # prospects R mu - n, with n = (1 - leverage) R: wins scale by 1 + (mu - 1) / leverage
+    won = rng.poisson(np.maximum(expected * (1.0 + (acting - 1.0) / leverage), 0.0))
     return won[:, None].astype(float), expected[:, None], leverage[:, None]
 
 
@@ -59,3 +60,22 @@ def test_bootstrap_weights_change_the_estimate_and_zero_weights_drop_periods():
     first_half = demand_shocks(won[:100], expected[:100], leverage[:100], np.array([0.5]))
     assert halved.sigma[0] != plain.sigma[0]
     assert halved.sigma[0] == pytest.approx(first_half.sigma[0], rel=0.25)
+
+
+def test_the_smoothed_demand_follows_a_shock_read_through_many_wins_and_ignores_few():
+    rng = np.random.default_rng(5)
+    periods = 300
+    shock = lfilter([0.15], [1.0, -0.7], rng.standard_normal(periods + 200))[200:]
+    leverage = np.full(periods, 0.7)
+    shocks = Shocks(sigma=np.array([0.15, 0.15, 0.0]), persistence=np.array([0.7, 0.7, 0.0]),
+                    periods=np.full(3, periods))  # fmt: skip
+    expected = np.stack(
+        [np.full(periods, 2000.0), np.full(periods, 2.0), np.full(periods, 2000.0)], 1
+    )
+    mean = expected * (1.0 + (np.exp(shock)[:, None] - 1.0) / leverage[:, None])
+    won = rng.poisson(mean).astype(float)
+    demand = smoothed_demand(won, expected, np.stack([leverage] * 3, axis=1), shocks)
+    assert np.corrcoef(demand[:, 0], shock)[0, 1] > 0.9  # many wins a period: read
+    assert np.abs(demand[:, 0] - shock).mean() < 0.05
+    assert (demand[:, 1] == 0.0).all()  # under 5 expected wins: never read, the prior's 0
+    assert (demand[:, 2] == 0.0).all()  # no shock estimated: none replayed

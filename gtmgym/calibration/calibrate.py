@@ -34,6 +34,7 @@ from gtmgym.calibration.response import (
     Response,
     ResponseProblem,
     fit_response,
+    r_squared,
     replay,
     response_curves,
 )
@@ -44,7 +45,7 @@ from gtmgym.calibration.segments import (
     segment_customers,
     wins_by_channel,
 )
-from gtmgym.calibration.shocks import Shocks, demand_shocks
+from gtmgym.calibration.shocks import Shocks, demand_shocks, smoothed_demand
 from gtmgym.calibration.tables import (
     SpendHistory,
     customers_table,
@@ -150,29 +151,60 @@ def calibrate(
 
     if jobs is None:
         jobs = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
-    response = fit_response(replay_scenario, spend, won, facts.customers, available, jobs=jobs)
-
-    def refit(drawn: SegmentFacts, weights: np.ndarray, start: Response) -> Response:
-        def replay_drawn(candidate: Response) -> dict[str, Any]:
-            return scenario_data(calibration, drawn, candidate, available, periods, ceiling)
-
-        return fit_response(replay_drawn, spend, won, facts.customers, available, weights, start)
-
-    replicates = (
-        bootstrap(draws, seed, customers, facts, response, refit, jobs, margin) if draws else []
-    )
     observed = won if won.ndim == 2 else won.sum(axis=2)  # per period and segment
     rivals = np.array([segment.competitor_share for segment in market.segments])
 
     def residual_shocks(
         drawn: SegmentFacts, estimate: Response, weights: np.ndarray | None = None
-    ) -> tuple[np.ndarray, Shocks]:
+    ) -> tuple[np.ndarray, Shocks, np.ndarray]:
+        """The replay at the expected demand, the shocks its residuals
+        show, and the prospects' share of the reachable market."""
         leverage = np.empty(observed.shape)
         replayed = scenario_data(calibration, drawn, estimate, available, periods, ceiling)
         fitted = replay(replayed, spend, facts.customers, leverage)
-        return fitted, demand_shocks(observed, fitted.sum(axis=2), leverage, rivals, weights)
+        shocks = demand_shocks(observed, fitted.sum(axis=2), leverage, rivals, weights)
+        return fitted, shocks, leverage
 
-    fitted, shocks = residual_shocks(facts, response)
+    # the response at the expected demand, then (where the residuals show
+    # demand shocks) refitted at the demand they read (docs/calibration.md,
+    # Demand in the replay)
+    def demand_of(
+        drawn: SegmentFacts, estimate: Response, weights: np.ndarray | None = None
+    ) -> np.ndarray | None:
+        fitted, shocks, leverage = residual_shocks(drawn, estimate, weights)
+        demand = smoothed_demand(observed, fitted.sum(axis=2), leverage, shocks)
+        return demand if demand.any() else None
+
+    expected = fit_response(replay_scenario, spend, won, facts.customers, available, jobs=jobs)
+    demand = demand_of(facts, expected)
+    response = expected
+    if demand is not None:
+        response = fit_response(replay_scenario, spend, won, facts.customers, available,
+                                jobs=jobs, demand=demand)  # fmt: skip
+
+    def refit(drawn: SegmentFacts, weights: np.ndarray, start: Response) -> Response:
+        """A draw's two fits, as the point's: at the expected demand (from the
+        point's), then at the demand its residuals read (from the point's)."""
+
+        def replay_drawn(candidate: Response) -> dict[str, Any]:
+            return scenario_data(calibration, drawn, candidate, available, periods, ceiling)
+
+        at_expected = fit_response(replay_drawn, spend, won, facts.customers, available, weights,
+                                   expected)  # fmt: skip
+        drawn_demand = demand_of(drawn, at_expected, weights)
+        if drawn_demand is None:
+            return at_expected
+        return fit_response(replay_drawn, spend, won, facts.customers, available, weights, start,
+                            demand=drawn_demand)  # fmt: skip
+
+    replicates = (
+        bootstrap(draws, seed, customers, facts, response, refit, jobs, margin) if draws else []
+    )
+
+    fitted, shocks, _ = residual_shocks(facts, response)
+    # the fit quality reported: of the replay at the expected demand, not at
+    # the demand read from the same wins
+    response = replace(response, r_squared=r_squared(fitted, won, available))
     replicates = [replace(d, shocks=residual_shocks(d.facts, d.response, d.weights)[1])
                   for d in replicates]  # fmt: skip
     # a segment's shock is written in every scenario if in any, so that the
@@ -188,7 +220,9 @@ def calibrate(
     header = _header(calibration, sources, response, periods, history)
     bands = None
     if replicates:
-        problem = ResponseProblem(replay_scenario, spend, won, facts.customers, available)
+        problem = ResponseProblem(
+            replay_scenario, spend, won, facts.customers, available, demand=demand
+        )
         profiles = profile_intervals(problem, response, [d.response for d in replicates], jobs)
         bands = intervals(replicates) | profiles
     if report is not None:

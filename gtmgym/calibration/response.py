@@ -71,6 +71,7 @@ def fit_response(
     weights: np.ndarray | None = None,
     start: Response | None = None,
     jobs: int = 1,
+    demand: np.ndarray | None = None,
 ) -> Response:
     """Fit the response to the history.
 
@@ -88,8 +89,11 @@ def fit_response(
             runs through the periods as they happened.
         start: start from these parameters only (a bootstrap's point estimate).
         jobs: worker processes for the starts (forked; the same result for any).
+        demand: (T, S) each period's log demand multiplier to replay the
+            history at (:func:`~gtmgym.calibration.shocks.smoothed_demand`);
+            none: the expected demand, 0.
     """
-    problem = ResponseProblem(scenario_for, spend, won, held, available, weights)
+    problem = ResponseProblem(scenario_for, spend, won, held, available, weights, demand)
     if start is not None:
         starts = [problem.pack(start)]
     else:
@@ -98,12 +102,22 @@ def fit_response(
     ends = forked_map(lambda index: problem.solve(starts[index], tolerance), len(starts), jobs)
     best = min(ends, key=lambda end: end.cost)
     response = problem.unpack(best.x)
-    predicted = problem.comparable(replay(scenario_for(response), spend, held))[:, problem.fitted]
-    observed = won[:, problem.fitted]
-    total = ((observed - observed.mean()) ** 2).sum()
-    response.r_squared = float(1.0 - ((predicted - observed) ** 2).sum() / max(total, 1e-12))
+    replayed = replay(scenario_for(response), spend, held, demand=demand)
+    response.r_squared = r_squared(replayed, won, available)
     response.cost = float(best.cost)
     return response
+
+
+def r_squared(predicted: np.ndarray, won: np.ndarray, available: np.ndarray) -> float:
+    """R^2 of the wins replayed, ``predicted`` (T, S, C), against those
+    observed, ``won`` (T, S, C), or (T, S) summed over channels."""
+    if won.ndim == 2:
+        predicted, fitted = predicted.sum(axis=2), available.any(axis=1)
+    else:
+        fitted = available
+    observed, predicted = won[:, fitted], predicted[:, fitted]
+    total = ((observed - observed.mean()) ** 2).sum()
+    return float(1.0 - ((predicted - observed) ** 2).sum() / max(total, 1e-12))
 
 
 @dataclass
@@ -122,6 +136,7 @@ class ResponseProblem:
     held: np.ndarray
     available: np.ndarray
     weights: np.ndarray | None = None
+    demand: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         spend, won, available, weights = self.spend, self.won, self.available, self.weights
@@ -184,7 +199,8 @@ class ResponseProblem:
         return (deviance * self.weight)[:, self.fitted].ravel()
 
     def residuals(self, x: np.ndarray) -> np.ndarray:
-        return self.scaled(replay(self.scenario_for(self.unpack(x)), self.spend, self.held))
+        scenario = self.scenario_for(self.unpack(x))
+        return self.scaled(replay(scenario, self.spend, self.held, demand=self.demand))
 
     def residuals_of(self, probes: list[np.ndarray]) -> list[np.ndarray]:
         candidates = [self.scenario_for(self.unpack(probe)) for probe in probes]
@@ -192,7 +208,7 @@ class ResponseProblem:
             self.scaled(predicted)
             for first in range(0, len(candidates), COPIES_PER_REPLAY)
             for predicted in replay_copies(
-                candidates[first : first + COPIES_PER_REPLAY], self.spend, self.held
+                candidates[first : first + COPIES_PER_REPLAY], self.spend, self.held, self.demand
             )
         ]
 
@@ -309,7 +325,10 @@ def column_groups(dependence: np.ndarray) -> list[np.ndarray]:
 
 
 def replay_copies(
-    scenarios: list[dict[str, Any]], spend: np.ndarray, held: np.ndarray
+    scenarios: list[dict[str, Any]],
+    spend: np.ndarray,
+    held: np.ndarray,
+    demand: np.ndarray | None = None,
 ) -> list[np.ndarray]:
     """:func:`replay` of several candidate scenarios (same segments and
     channels, other parameters) in one market that holds a copy of each.
@@ -347,7 +366,8 @@ def replay_copies(
         copied_spend[:, rows, j * n_channels : (j + 1) * n_channels] = spend
         copied_held[:, rows, j * n_channels : (j + 1) * n_channels] = held[:, :, :n_channels]
         copied_held[:, rows, -1] = held[:, :, n_channels]
-    wins = replay(market, copied_spend, copied_held)
+    copied_demand = None if demand is None else np.tile(demand, (1, copies))
+    wins = replay(market, copied_spend, copied_held, demand=copied_demand)
     return [
         wins[:, j * n_segments : (j + 1) * n_segments, j * n_channels : (j + 1) * n_channels]
         for j in range(copies)
@@ -359,6 +379,7 @@ def replay(
     spend: np.ndarray,
     held: np.ndarray,
     leverage: np.ndarray | None = None,
+    demand: np.ndarray | None = None,
 ) -> np.ndarray:
     """(T, S, C) wins the model predicts for each period of the history,
     holding the customers the data say were held (see the module docstring).
@@ -368,6 +389,9 @@ def replay(
             prospects as a share of the reachable market (docs/model.md,
             section 5: :math:`U_i` over :math:`P_i (1 - \\kappa_i)`), which
             :mod:`gtmgym.calibration.shocks` reads the demand shocks through.
+        demand: (T, S) each period's log demand multiplier (the model's log
+            shock, docs/model.md section 4, set before the period is
+            played); none: 0, the expected demand.
     """
     params = MarketParams.from_scenario(load_scenario(scenario))
     state = kernel.initial_state(params.kernel, 1, params.noise)
@@ -376,6 +400,8 @@ def replay(
     wins = np.empty_like(spend)
     for period in range(spend.shape[0]):
         state.customers[0] = held[period]
+        if demand is not None:
+            state.log_shock[0] = demand[period]
         rivals = state.competitor[0].copy()
         shares = spend[period][None] / budget
         state, figures, _, _ = kernel.advance(params.kernel, state, shares, enter)

@@ -166,6 +166,65 @@ class _Simulation:
         shock = lfilter([sigma], [1.0, -persistence], self.innovations, axis=1)
         acting = np.exp(np.minimum(shock[:, BURN_IN:], self.cap))
         relative = acting / acting.mean(axis=1, keepdims=True)
-        mean = self.expected * (1.0 + self.leverage * (relative - 1.0))
+        # the prospects, a share L of the reachable market R (the rest is our
+        # customers n), become R mu - n: the wins' ratio is 1 + (mu - 1) / L
+        ratio = 1.0 + (relative - 1.0) / np.maximum(self.leverage, 1e-12)
+        mean = np.maximum(self.expected * ratio, 0.0)
         wins = np.maximum(mean + np.sqrt(np.maximum(mean, 0.0)) * self.sampling, 0.0)
         return log_multipliers(wins, self.expected, self.leverage)
+
+
+def smoothed_demand(
+    observed: np.ndarray,
+    predicted: np.ndarray,
+    leverage: np.ndarray,
+    shocks: Shocks,
+) -> np.ndarray:
+    """(T, S) each period's log demand multiplier, as best the wins tell it:
+    the readings :math:`y_t` of :func:`log_multipliers` smoothed under the
+    segment's estimated AR(1) (a Rauch-Tung-Striebel smoother with the
+    reading's sampling variance :math:`v_t`), so that a period's reading
+    counts by how many wins it rests on, and not at all where too few were
+    expected or the segment has no shock (0 there).
+
+    The response fit replays the history at these multipliers
+    (docs/calibration.md, Demand in the replay); the readings are made
+    about the response fitted at the expected demand, whose level the
+    multipliers' mean leaves to the refit.
+    """
+    periods, n_segments = observed.shape
+    demand = np.zeros((periods, n_segments))
+    for i in range(n_segments):
+        sigma, rho = float(shocks.sigma[i]), float(shocks.persistence[i])
+        if sigma <= 0.0:
+            continue
+        expected, share = predicted[:, i], leverage[:, i]
+        read = (expected >= MIN_WINS) & (share > 0)
+        y = log_multipliers(observed[:, i], expected, share)
+        noise = np.divide(share**2, expected, out=np.full(periods, np.inf), where=read)
+        demand[:, i] = _smoothed(y, noise, sigma, rho)
+    return demand
+
+
+def _smoothed(y: np.ndarray, noise: np.ndarray, sigma: float, rho: float) -> np.ndarray:
+    """The RTS smoother's means of an AR(1) ``z`` (innovations ``sigma``,
+    persistence ``rho``, stationary at the start) read as ``y = z + e``,
+    ``e`` of variance ``noise`` (infinite: not read)."""
+    periods = len(y)
+    ahead_mean, ahead_var = np.zeros(periods), np.zeros(periods)
+    mean, var = np.zeros(periods), np.zeros(periods)
+    prior_mean, prior_var = 0.0, sigma**2 / max(1.0 - rho**2, 1e-6)
+    for t in range(periods):
+        ahead_mean[t], ahead_var[t] = prior_mean, prior_var
+        if np.isfinite(noise[t]):
+            gain = prior_var / (prior_var + noise[t])
+            mean[t] = prior_mean + gain * (y[t] - prior_mean)
+            var[t] = (1.0 - gain) * prior_var
+        else:
+            mean[t], var[t] = prior_mean, prior_var
+        prior_mean, prior_var = rho * mean[t], rho**2 * var[t] + sigma**2
+    smoothed = mean.copy()
+    for t in range(periods - 2, -1, -1):
+        back = var[t] * rho / ahead_var[t + 1]
+        smoothed[t] = mean[t] + back * (smoothed[t + 1] - ahead_mean[t + 1])
+    return smoothed
