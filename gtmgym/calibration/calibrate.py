@@ -183,17 +183,14 @@ def calibrate(
                                 jobs=jobs, demand=demand)  # fmt: skip
 
     def refit(drawn: SegmentFacts, weights: np.ndarray, start: Response) -> Response:
-        """A draw's two fits, as the point's: at the expected demand (from the
-        point's), then at the demand its residuals read (from the point's)."""
+        """A draw's fit, at the demand its own resample reads from the point's
+        fit at the expected demand (refitting that too doubled the time of a
+        draw; the reading is what varies)."""
 
         def replay_drawn(candidate: Response) -> dict[str, Any]:
             return scenario_data(calibration, drawn, candidate, available, periods, ceiling)
 
-        at_expected = fit_response(replay_drawn, spend, won, facts.customers, available, weights,
-                                   expected)  # fmt: skip
-        drawn_demand = demand_of(drawn, at_expected, weights)
-        if drawn_demand is None:
-            return at_expected
+        drawn_demand = None if demand is None else demand_of(drawn, expected, weights)
         return fit_response(replay_drawn, spend, won, facts.customers, available, weights, start,
                             demand=drawn_demand)  # fmt: skip
 
