@@ -251,6 +251,7 @@ def _run_locally(units: list[Unit], jobs: int, observer: RunObserver) -> Iterato
 
 
 _progress: Any = None  # in a worker: the queue its units report progress on
+WORKER_EXIT_SECONDS = 5.0  # a terminated worker's time to exit
 
 
 def _start_worker(progress: Any) -> None:
@@ -272,9 +273,20 @@ def _terminate_workers(pool: ProcessPoolExecutor) -> None:
     (only this process writes a unit, so nothing is left half written)."""
     # Python 3.14 has pool.terminate_workers(); before it the workers are
     # reachable only as the private _processes (pid -> Process)
-    for worker in list((pool._processes or {}).values()):
+    workers = list((pool._processes or {}).values())
+    for worker in workers:
         if worker.is_alive():
             worker.terminate()
+    for worker in workers:
+        worker.join(timeout=WORKER_EXIT_SECONDS)
+    # a worker ended while sending a result leaves half a message in the
+    # results pipe, which the pool's manager thread would wait on for ever
+    # (this process holds the pipe's other end open; a fresh-clone CI run
+    # once hung so): closing that end here makes the read end, and the
+    # pool's shutdown, return. Nothing in this process writes results.
+    writer = getattr(getattr(pool, "_result_queue", None), "_writer", None)
+    if writer is not None:
+        writer.close()
 
 
 def _drain(progress: Any, observer: RunObserver) -> None:
