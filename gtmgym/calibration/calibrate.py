@@ -183,8 +183,9 @@ def calibrate(
                                 jobs=jobs, demand=demand)  # fmt: skip
 
     def refit(drawn: SegmentFacts, weights: np.ndarray, start: Response) -> Response:
-        """A draw's two fits, as the point's: at the expected demand (from the
-        point's), then at the demand its residuals read (from the point's).
+        """A draw's two fits, as the point's: at the expected demand (started
+        from the point's fit there), then at the demand the draw's own
+        residuals read (started from the point's estimate, ``start``).
         Reading the draw's demand from the point's first fit instead halves
         a draw's time but narrows the draws' spread: the intervals then held
         the truth for 61 of 156 half-saturation and effectiveness
