@@ -110,6 +110,12 @@ def parameters(name: str, periods: int, seed: int, draws: int, without: tuple = 
             "shock_sigma", i)  # fmt: skip
         row(f"{segment.name} shock persistence", shock.persistence if shock else 0.0,
             shocks.persistence[i], "shock_persistence", i)  # fmt: skip
+        event = segment.adverse_event
+        for field, label, true in (("probability", "event probability", "probability"),
+                                   ("cut", "event demand cut", "demand_cut"),
+                                   ("duration", "event duration", "duration")):  # fmt: skip
+            row(f"{segment.name} {label}", getattr(event, true) if event.probability > 0 else 0.0,
+                shocks.event_field(field)[i], f"event_{field}", i)  # fmt: skip
     for c, channel in enumerate(truth.channels):
         row(f"{channel.name} decay", channel.decay, response.decay[c], "decay", c)
         row(f"{channel.name} half-saturation", channel.half_saturation,

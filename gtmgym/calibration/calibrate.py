@@ -155,23 +155,31 @@ def calibrate(
     rivals = np.array([segment.competitor_share for segment in market.segments])
 
     def residual_shocks(
-        drawn: SegmentFacts, estimate: Response, weights: np.ndarray | None = None
+        drawn: SegmentFacts,
+        estimate: Response,
+        weights: np.ndarray | None = None,
+        durations: np.ndarray | None = None,
     ) -> tuple[np.ndarray, Shocks, np.ndarray]:
-        """The replay at the expected demand, the shocks its residuals
-        show, and the prospects' share of the reachable market."""
+        """The replay at the expected demand, the shocks (and adverse events,
+        of the given ``durations`` if any) its residuals show, and the
+        prospects' share of the reachable market."""
         leverage = np.empty(observed.shape)
         replayed = scenario_data(calibration, drawn, estimate, available, periods, ceiling)
         fitted = replay(replayed, spend, facts.customers, leverage)
-        shocks = demand_shocks(observed, fitted.sum(axis=2), leverage, rivals, weights)
+        shocks = demand_shocks(observed, fitted.sum(axis=2), leverage, rivals, weights,
+                               durations=durations)  # fmt: skip
         return fitted, shocks, leverage
 
     # the response at the expected demand, then (where the residuals show
     # demand shocks) refitted at the demand they read (docs/calibration.md,
     # Demand in the replay)
     def demand_of(
-        drawn: SegmentFacts, estimate: Response, weights: np.ndarray | None = None
+        drawn: SegmentFacts,
+        estimate: Response,
+        weights: np.ndarray | None = None,
+        durations: np.ndarray | None = None,
     ) -> np.ndarray | None:
-        fitted, shocks, leverage = residual_shocks(drawn, estimate, weights)
+        fitted, shocks, leverage = residual_shocks(drawn, estimate, weights, durations)
         demand = smoothed_demand(observed, fitted.sum(axis=2), leverage, shocks)
         return demand if demand.any() else None
 
@@ -181,6 +189,10 @@ def calibrate(
     if demand is not None:
         response = fit_response(replay_scenario, spend, won, facts.customers, available,
                                 jobs=jobs, demand=demand)  # fmt: skip
+    fitted, shocks, _ = residual_shocks(facts, response)
+    # a draw searches only the adverse events' durations found here (a
+    # scenario distribution's draws may differ only in numbers that vary)
+    durations = shocks.event_field("duration").astype(int)
 
     def refit(drawn: SegmentFacts, weights: np.ndarray, start: Response) -> Response:
         """A draw's two fits, as the point's: at the expected demand (started
@@ -196,7 +208,7 @@ def calibrate(
 
         at_expected = fit_response(replay_drawn, spend, won, facts.customers, available, weights,
                                    expected)  # fmt: skip
-        drawn_demand = demand_of(drawn, at_expected, weights)
+        drawn_demand = demand_of(drawn, at_expected, weights, durations)
         if drawn_demand is None:
             return at_expected
         return fit_response(replay_drawn, spend, won, facts.customers, available, weights, start,
@@ -206,20 +218,21 @@ def calibrate(
         bootstrap(draws, seed, customers, facts, response, refit, jobs, margin) if draws else []
     )
 
-    fitted, shocks, _ = residual_shocks(facts, response)
     # the fit quality reported: of the replay at the expected demand, not at
     # the demand read from the same wins
     response = replace(response, r_squared=r_squared(fitted, won, available))
-    replicates = [replace(d, shocks=residual_shocks(d.facts, d.response, d.weights)[1])
+    replicates = [replace(d, shocks=residual_shocks(d.facts, d.response, d.weights, durations)[1])
                   for d in replicates]  # fmt: skip
-    # a segment's shock is written in every scenario if in any, so that the
-    # draws differ only in numbers (a distribution's `draws:` needs that)
+    # a segment's shock (and adverse event) is written in every scenario if
+    # in any, so that the draws differ only in numbers (a distribution's `draws:` needs that)
     shocked = np.logical_or.reduce([shocks.sigma > 0, *(d.shocks.sigma > 0 for d in replicates)])
+    every = (shocks, *(d.shocks for d in replicates))
+    eventful = np.logical_or.reduce([s.event_field("duration") > 0 for s in every])
     scenario = _valid(scenario_data(calibration, facts, response, available, periods,
-                                    shocks=shocks, shocked=shocked))  # fmt: skip
+                                    shocks=shocks, shocked=shocked, eventful=eventful))  # fmt: skip
     drawn = [
         _valid(scenario_data(calibration, d.facts, d.response, available, periods,
-                             shocks=d.shocks, shocked=shocked))  # fmt: skip
+                             shocks=d.shocks, shocked=shocked, eventful=eventful))  # fmt: skip
         for d in replicates
     ]
     header = _header(calibration, sources, response, periods, history)
@@ -337,11 +350,13 @@ def scenario_data(
     history_budget: float | None = None,
     shocks: Shocks | None = None,
     shocked: np.ndarray | None = None,
+    eventful: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """The scenario the estimates make: starting today, with the demand
-    ``shocks`` on the ``shocked`` segments (default: where not 0), or,
-    given the ``history_budget`` per period to replay the history with,
-    over the history, every segment open, noise off."""
+    ``shocks`` on the ``shocked`` segments and their adverse events on the
+    ``eventful`` ones (default: where found), or, given the
+    ``history_budget`` per period to replay the history with, over the
+    history, every segment open, noise off."""
     history = history_budget is not None
     market = calibration.market
     segments = []
@@ -375,6 +390,15 @@ def scenario_data(
             segments[-1]["demand_shock"] = {
                 "sigma": float(shocks.sigma[index]),
                 "persistence": float(shocks.persistence[index]),
+            }
+        duration = 0 if shocks is None else int(shocks.event_field("duration")[index])
+        if shocks is not None and not history and (
+            duration > 0 if eventful is None else eventful[index]
+        ):
+            segments[-1]["adverse_event"] = {
+                "probability": float(shocks.event_field("probability")[index]),
+                "demand_cut": float(shocks.event_field("cut")[index]),
+                "duration": max(duration, 1),  # none in this draw: probability 0
             }
     channels = []
     for c, channel in enumerate(market.channels):

@@ -138,6 +138,23 @@ def write_report(
                 f"{shown('shock_persistence', shocks.persistence[i], i)} | "
                 f"{shocks.periods[i]} |"
             )
+        lines += [
+            "",
+            "## Adverse events",
+            "",
+            "Deep falls in demand lasting a few periods, found in the same residuals "
+            "(docs/calibration.md, Adverse events); duration 0: none found.",
+            "",
+            "| segment | events found | probability a period | demand cut | duration |",
+            "|---|---|---|---|---|",
+        ]
+        for i, name in enumerate(segments):
+            cells = [
+                shown(f"event_{field}", shocks.event_field(field)[i], i)
+                for field in ("probability", "cut", "duration")
+            ]
+            found = shocks.event_field("starts")[i]
+            lines.append(f"| {name} | {found:.0f} | " + " | ".join(cells) + " |")
     if curves is not None:
         _plot_curves(folder / "response.png", segments, channels, curves)
         lines += [

@@ -28,9 +28,11 @@ cap, wins drawn about :math:`\\hat W_t` and read through the same
 ``scipy.optimize.least_squares`` matches them. Where fewer than
 :data:`MIN_PERIODS` periods have :data:`MIN_WINS` predicted wins, or the
 residuals vary no more than sampling noise does, the segment gets no shock.
-Whatever else the calibrated model leaves out (an adverse event, a rival
-that reacts to our spend) shows in the residuals too and is read as demand
-shock (docs/calibration.md, Demand shocks).
+Adverse events, which cut demand deeply for a few periods, are found in
+the same readings (:mod:`gtmgym.calibration.events`), and the shock is then
+read again from the periods outside them. Whatever else the calibrated model
+leaves out (a rival that reacts to our spend) shows in the residuals too and
+is read as demand shock (docs/calibration.md, Demand shocks).
 """
 
 from __future__ import annotations
@@ -41,22 +43,35 @@ import numpy as np
 from scipy.optimize import least_squares
 from scipy.signal import lfilter
 
+from gtmgym.calibration.events import Events, find_events, first_shock, no_events
+
 MIN_PERIODS = 24  # periods with enough predicted wins to read
 MIN_WINS = 5.0  # predicted wins in a period for its ratio to be read
 LOWEST_MULTIPLIER = 0.05  # implied multipliers are read as at least this (no log of 0)
 MAX_SIGMA, MAX_PERSISTENCE = 1.0, 0.99
 REPLICATES = 64  # simulated histories per candidate
 BURN_IN = 50  # periods simulated before the history, so the AR(1) starts stationary
+EVENT_ROUNDS = 3  # searches for events, each under the shock read outside the last's
 
 
 @dataclass
 class Shocks:
     """Per segment: the demand shock's innovation sd and persistence
-    (both 0: the data show none), and the periods they were read from."""
+    (both 0: the data show none), the periods they were read from, and the
+    adverse events found (:mod:`gtmgym.calibration.events`; duration 0:
+    none)."""
 
     sigma: np.ndarray  # (S,)
     persistence: np.ndarray  # (S,)
     periods: np.ndarray  # (S,) int
+    events: list[Events] | None = None  # one a segment
+
+    def event_field(self, name: str) -> np.ndarray:
+        """(S,) one field of every segment's events (0 where none were read)."""
+        n_segments = len(self.sigma)
+        if self.events is None:
+            return np.zeros(n_segments)
+        return np.array([float(getattr(e, name)) for e in self.events])
 
 
 def demand_shocks(
@@ -66,6 +81,7 @@ def demand_shocks(
     rivals: np.ndarray,
     weights: np.ndarray | None = None,
     seed: int = 0,
+    durations: np.ndarray | None = None,
 ) -> Shocks:
     """Each segment's demand shock from the fit's residuals.
 
@@ -77,10 +93,14 @@ def demand_shocks(
         rivals: (S,) the rival's share of each segment (:math:`\\kappa`).
         weights: (T,) how often each period counts (a bootstrap's draw).
         seed: the simulations' common random numbers.
+        durations: (S,) the only adverse events' duration to search for
+            per segment, 0 for none (a bootstrap draw's, the point
+            estimate's; default: any, :func:`~gtmgym.calibration.events.find_events`).
     """
     periods, n_segments = observed.shape
     counts = np.ones(periods) if weights is None else np.asarray(weights, dtype=float)
     sigma, persistence, used = np.zeros(n_segments), np.zeros(n_segments), np.zeros(n_segments, int)
+    events = [no_events(periods) for _ in range(n_segments)]
     for i in range(n_segments):
         expected, share = predicted[:, i], leverage[:, i]
         read = (expected >= MIN_WINS) & (share > 0)
@@ -94,7 +114,21 @@ def demand_shocks(
         simulation = _Simulation(expected, share, cap, rng)
         statistics = _Statistics(counts * read, noise)
         sigma[i], persistence[i] = _matched(y, statistics, simulation)
-    return Shocks(sigma=sigma, persistence=persistence, periods=used)
+        # the events, then the shock read again outside them, until they hold
+        if durations is not None and not durations[i]:
+            continue
+        duration = None if durations is None else int(durations[i])
+        assumed = first_shock(y, noise, read)
+        for _ in range(EVENT_ROUNDS):
+            found = find_events(y, noise, read, *assumed, weights, duration)
+            unchanged = np.array_equal(found.in_event, events[i].in_event)
+            events[i] = found
+            if unchanged or int((read & ~found.in_event).sum()) < MIN_PERIODS:
+                break
+            statistics = _Statistics(counts * read * ~found.in_event, noise)
+            sigma[i], persistence[i] = _matched(y, statistics, simulation)
+            assumed = sigma[i], persistence[i]
+    return Shocks(sigma=sigma, persistence=persistence, periods=used, events=events)
 
 
 def _matched(
@@ -185,7 +219,11 @@ def smoothed_demand(
     segment's estimated AR(1) (a Rauch-Tung-Striebel smoother with the
     reading's sampling variance :math:`v_t`), so that a period's reading
     counts by how many wins it rests on, and not at all where too few were
-    expected or the segment has no shock (0 there).
+    expected or the segment has no shock (0 there). Where adverse events
+    were read, the readings' level outside them is taken off (the fit at
+    the expected demand averaged the events in; outside an event the
+    model's log shock has mean 0), the events' depth is the mean inside
+    them, and the shock is smoothed about that.
 
     The response fit replays the history at these multipliers
     (docs/calibration.md, Demand in the replay); the readings are made
@@ -196,13 +234,20 @@ def smoothed_demand(
     demand = np.zeros((periods, n_segments))
     for i in range(n_segments):
         sigma, rho = float(shocks.sigma[i]), float(shocks.persistence[i])
-        if sigma <= 0.0:
+        events = shocks.events[i] if shocks.events is not None else no_events(periods)
+        if sigma <= 0.0 and not events.duration:
             continue
         expected, share = predicted[:, i], leverage[:, i]
         read = (expected >= MIN_WINS) & (share > 0)
         y = log_multipliers(observed[:, i], expected, share)
         noise = np.divide(share**2, expected, out=np.full(periods, np.inf), where=read)
-        demand[:, i] = _smoothed(y, noise, sigma, rho)
+        # the events' cut, about the level outside them: the readings are
+        # about a fit at the expected demand, which averaged the events in,
+        # and outside an event the model's log shock has mean 0
+        cut = events.depth * events.in_event  # 0 where none were read
+        demand[:, i] = cut
+        if sigma > 0.0:
+            demand[:, i] += _smoothed(y - events.level - cut, noise, sigma, rho)
     return demand
 
 

@@ -125,4 +125,6 @@ def intervals(draws: list[Draw]) -> dict[str, np.ndarray]:
     if draws and draws[0].shocks is not None:
         values["shock_sigma"] = [d.shocks.sigma for d in draws]
         values["shock_persistence"] = [d.shocks.persistence for d in draws]
+        for field in ("probability", "cut", "duration"):
+            values[f"event_{field}"] = [d.shocks.event_field(field) for d in draws]
     return {name: np.quantile(np.stack(v), INTERVAL, axis=0) for name, v in values.items()}
