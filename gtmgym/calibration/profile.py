@@ -75,7 +75,7 @@ def profile_intervals(
     jacobian = problem.jacobian(x)
     covariance = dispersion * np.linalg.pinv(jacobian.T @ jacobian)
     profiled = [*range(n_channels, 2 * n_channels), *range(3 * n_channels, len(x))]
-    spreads = {k: _log_spread(covariance, x, k, n_channels) for k in profiled}
+    spreads = {k: _log_spread(problem, covariance, x, k) for k in profiled}
     scale = adjustments(problem, x, draws, spreads)
     tasks = [(k, side) for k in profiled for side in (-1, 1)]
 
@@ -125,16 +125,16 @@ def adjustments(
 
 def _in_log(problem: ResponseProblem, x: np.ndarray, k: int) -> float:
     """Parameter ``k`` of ``x`` in log units (half-saturation's entry already is one)."""
-    return float(x[k]) if k < 3 * problem.shape[1] else math.log(max(x[k], NO_EFFECT))
+    return float(x[k]) if problem.is_channel_entry(k) else math.log(max(x[k], NO_EFFECT))
 
 
-def _log_spread(covariance: np.ndarray, x: np.ndarray, k: int, n_channels: int) -> float:
+def _log_spread(problem: ResponseProblem, covariance: np.ndarray, x: np.ndarray, k: int) -> float:
     """The Wald standard error of parameter ``k`` in log units (half-saturation's
     entry already is one; effectiveness's is divided by the estimate)."""
     if covariance[k, k] <= 0:
         return math.nan
     spread = math.sqrt(covariance[k, k])
-    return spread if k < 3 * n_channels else spread / max(x[k], NO_EFFECT)
+    return spread if problem.is_channel_entry(k) else spread / max(x[k], NO_EFFECT)
 
 
 def _end(
@@ -148,7 +148,7 @@ def _end(
 ) -> float:
     """One end of parameter ``k``'s interval: log half-saturation over the
     median spend, or effectiveness itself."""
-    is_half_saturation = k < 3 * problem.shape[1]
+    is_half_saturation = problem.is_channel_entry(k)  # the only channel entry profiled
     estimate = x[k]
     step = spread
     if is_half_saturation:
@@ -187,34 +187,37 @@ def _end(
 def _next_offset(points: list[tuple[float, float]], limit: float) -> float:
     """The secant step towards ``Z`` (regula falsi once the end is bracketed),
     at most four times the last offset and never past ``limit``."""
-    inside = max((p for p in points if p[1] < Z), key=lambda p: p[0])
-    outside = [p for p in points if p[1] >= Z]
+    inside, beyond = _bracket(points)
     last, before = points[-1], points[-2]
-    if outside:
-        beyond = min(outside, key=lambda p: p[0])
-        a, b = inside, beyond
-    else:
-        a, b = before, last
+    a, b = (inside, beyond) if beyond is not None else (before, last)
     if b[1] == a[1]:
         guess = 2.0 * b[0]
     else:
         guess = a[0] + (Z - a[1]) * (b[0] - a[0]) / (b[1] - a[1])
-    if outside:
-        low, high = inside[0], min(outside, key=lambda p: p[0])[0]
+    if beyond is not None:
+        low, high = inside[0], beyond[0]
         guess = min(max(guess, low + 0.1 * (high - low)), high - 0.1 * (high - low))
     else:
         guess = min(max(guess, 1.2 * last[0]), 4.0 * last[0])
     return min(guess, limit)
 
 
+def _bracket(
+    points: list[tuple[float, float]],
+) -> tuple[tuple[float, float], tuple[float, float] | None]:
+    """The furthest refit whose signed root is below ``Z``, and the nearest
+    at or above it (None: none yet)."""
+    inside = max((p for p in points if p[1] < Z), key=lambda p: p[0])
+    outside = [p for p in points if p[1] >= Z]
+    return inside, (min(outside, key=lambda p: p[0]) if outside else None)
+
+
 def _interpolated(points: list[tuple[float, float]]) -> float:
     """The offset at ``Z``, interpolated between the refits either side of it
     (the furthest refit if none reached it)."""
-    inside = max((p for p in points if p[1] < Z), key=lambda p: p[0])
-    outside = [p for p in points if p[1] >= Z]
-    if not outside:
+    inside, beyond = _bracket(points)
+    if beyond is None:
         return inside[0]
-    beyond = min(outside, key=lambda p: p[0])
     if beyond[1] == inside[1]:
         return beyond[0]
     return inside[0] + (Z - inside[1]) * (beyond[0] - inside[0]) / (beyond[1] - inside[1])

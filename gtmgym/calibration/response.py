@@ -182,6 +182,12 @@ class ResponseProblem:
         ])  # fmt: skip
         return np.clip(x, self.low, self.high)
 
+    def is_channel_entry(self, k: int) -> bool:
+        """Whether entry ``k`` of a packed vector is a channel's (decay, log
+        half-saturation over its typical spend, slope), not a pair's
+        effectiveness."""
+        return k < 3 * self.shape[1]
+
     def start(self, decay: float, scale: float) -> np.ndarray:
         """A start: every channel's decay and half-saturation (``scale``
         times its median spend), slope 1.2, effectiveness 0.02."""
