@@ -21,6 +21,8 @@ from gtmgym.calibration.response import (
 )
 
 calibrate_module = importlib.import_module("gtmgym.calibration.calibrate")
+# where calibrate fits the response (gtmgym/calibration/history_fit.py)
+fit_module = importlib.import_module("gtmgym.calibration.history_fit")
 
 
 @pytest.fixture(scope="module")
@@ -34,13 +36,13 @@ def replay_inputs(tmp_path_factory):
         captured.update(scenario_for=scenario_for, spend=spend, held=held, available=available)
         raise StopIteration
 
-    original = calibrate_module.fit_response
-    calibrate_module.fit_response = capture
+    original = fit_module.fit_response
+    fit_module.fit_response = capture
     try:
         with pytest.raises(StopIteration):
             calibrate_module.calibrate(data / "calibration.yaml", data / "fitted.yaml")
     finally:
-        calibrate_module.fit_response = original
+        fit_module.fit_response = original
     return captured
 
 

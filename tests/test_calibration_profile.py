@@ -16,6 +16,8 @@ from gtmgym.calibration.profile import Z
 from gtmgym.calibration.response import DRAW_TOLERANCE, ResponseProblem
 
 calibrate_module = importlib.import_module("gtmgym.calibration.calibrate")
+# where calibrate fits the response (gtmgym/calibration/history_fit.py)
+fit_module = importlib.import_module("gtmgym.calibration.history_fit")
 
 
 @pytest.fixture(scope="module")
@@ -26,22 +28,23 @@ def calibrated(tmp_path_factory):
     folder = tmp_path_factory.mktemp("profile")
     data = synthesize("channel-allocation", 104, seed=0, out=folder / "data")
     captured = {}
-    original = calibrate_module.fit_response
+    original = fit_module.fit_response
 
     def spy(scenario_for, spend, won, held, available, *rest, **options):
-        if not rest:  # a point fit, not a bootstrap draw's: the last is the one profiled
+        weights = rest[0] if rest else options.get("weights")
+        if weights is None:  # a point fit, not a bootstrap draw's: the last is the one profiled
             demand = options.get("demand")
             captured["problem"] = ResponseProblem(
                 scenario_for, spend, won, held, available, demand=demand
             )
         return original(scenario_for, spend, won, held, available, *rest, **options)
 
-    calibrate_module.fit_response = spy
+    fit_module.fit_response = spy
     try:
         result = calibrate_module.calibrate(data / "calibration.yaml", folder / "fitted.yaml",
                                             draws=3, jobs=1)  # fmt: skip
     finally:
-        calibrate_module.fit_response = original
+        fit_module.fit_response = original
     return result, captured["problem"]
 
 
