@@ -40,10 +40,11 @@ MAD_TO_SD = 1.4826  # a normal's sd over its median absolute deviation
 
 @dataclass
 class Events:
-    """One segment's adverse events as read (``duration`` 0: none found)."""
+    """One segment's adverse events as read (none found: no period
+    ``in_event``, and ``duration`` 0, or the one searched for)."""
 
     in_event: np.ndarray  # (T,) bool
-    starts: int  # events found, counted by the period weights
+    starts: int  # events found (each event's first read period)
     duration: int
     probability: float
     cut: float

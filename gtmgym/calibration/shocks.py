@@ -235,7 +235,7 @@ def smoothed_demand(
     for i in range(n_segments):
         sigma, rho = float(shocks.sigma[i]), float(shocks.persistence[i])
         events = shocks.events[i] if shocks.events is not None else no_events(periods)
-        if sigma <= 0.0 and not events.duration:
+        if sigma <= 0.0 and not events.in_event.any():
             continue
         expected, share = predicted[:, i], leverage[:, i]
         read = (expected >= MIN_WINS) & (share > 0)
