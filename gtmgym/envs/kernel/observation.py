@@ -64,30 +64,35 @@ def observe(p: ParamsView, s: StateView, out: np.ndarray) -> None:
     """One market's observation, into ``out`` (the layout in the table above)."""
     n_segments, n_channels = p.effectiveness.shape
     budget, periods = p.budget_per_period, p.periods
-    values = np.empty(out.shape[0])
     for i in range(n_segments):
         held = 0.0
         for k in range(n_channels + 1):
             held += s.customers[i, k]
-        values[i] = held / s.population[i]
-        values[n_segments + i] = s.entered[i]
-        values[2 * n_segments + i] = s.countdown[i] / max(p.entry_delay[i], 1.0)
-        values[3 * n_segments + i] = s.competitor[i]
-        values[4 * n_segments + i] = s.demand[i] / (1.0 + s.demand[i])
-        values[5 * n_segments + i] = s.event_left[i] / p.event_duration[i]
+        _put(out, i, held / s.population[i])
+        _put(out, n_segments + i, s.entered[i])
+        _put(out, 2 * n_segments + i, s.countdown[i] / max(p.entry_delay[i], 1.0))
+        _put(out, 3 * n_segments + i, s.competitor[i])
+        _put(out, 4 * n_segments + i, s.demand[i] / (1.0 + s.demand[i]))
+        _put(out, 5 * n_segments + i, s.event_left[i] / p.event_duration[i])
         for j in range(n_channels):
             adstock = s.adstock[i, j]
-            values[6 * n_segments + i * n_channels + j] = adstock / (
-                adstock + p.half_saturation[j]
+            _put(
+                out, 6 * n_segments + i * n_channels + j, adstock / (adstock + p.half_saturation[j])
             )
     tail = 6 * n_segments + n_segments * n_channels
     bank, cash = s.bank[0], s.cash[0]
-    values[tail] = bank / (bank + budget)
-    values[tail + 1] = (
-        s.budget_left[0] / p.budget_total if math.isfinite(p.budget_total) else 1.0
+    _put(out, tail, bank / (bank + budget))
+    _put(
+        out,
+        tail + 1,
+        s.budget_left[0] / p.budget_total if math.isfinite(p.budget_total) else 1.0,
     )
-    values[tail + 2] = cash / (abs(cash) + periods * budget)
-    values[tail + 3] = (periods - s.period[0]) / periods
-    for k in range(out.shape[0]):
-        # float32 rounding must not step outside the space
-        out[k] = min(max(np.float32(values[k]), np.float32(-1.0)), np.float32(1.0))
+    _put(out, tail + 2, cash / (abs(cash) + periods * budget))
+    _put(out, tail + 3, (periods - s.period[0]) / periods)
+
+
+@njit(cache=True, inline="always")
+def _put(out: np.ndarray, k: int, value: float) -> None:
+    """Feature ``k`` as float32, clamped: float32 rounding must not step
+    outside the space."""
+    out[k] = min(max(np.float32(value), np.float32(-1.0)), np.float32(1.0))

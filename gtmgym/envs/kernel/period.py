@@ -71,12 +71,10 @@ def play_period(
     """
     n_segments, n_channels = p.effectiveness.shape
 
-    # 1. Entry (paid once) and 2. budget: what can be spent, and what of the
-    # request is spent.
-    available = money_available(p, s.bank[0], s.budget_left[0])
+    available = money_available(p, s.bank[0], s.budget_left[0])  # 2. budget
     spent = 0.0
-    sells = np.empty(n_segments, dtype=np.bool_)
     for i in range(n_segments):
+        # 1. Entry (paid once) and 2. budget: what of the request is spent.
         now, is_in, delay, selling = segment_entry(
             s.entered[i] != 0.0, s.countdown[i], p.entry_delay[i], enter[i]
         )
@@ -92,24 +90,20 @@ def play_period(
             f.spend[i, j] = paid
             f.blocked[i, j] = asked - paid
             spent += paid
-        sells[i] = selling
-    unspent = max(available - spent, 0.0)  # shares sum to <= 1: a rounding residue, never a debt
 
-    contribution = np.empty(n_channels)
-    counts = np.empty(n_channels, dtype=np.int64)
-    for i in range(n_segments):
-        # 3. Adstock and Hill response; channels' chances combine.
+        # 3. Adstock and Hill response; channels' chances combine. Each
+        # channel's contribution is kept in ``won`` until section 5 turns it
+        # into the customers that channel wins.
+        won = f.won[i]
         miss = 1.0
         contribution_total = 0.0
         for j in range(n_channels):
             adstock = p.decay[j] * s.adstock[i, j] + f.spend[i, j]
             out.adstock[i, j] = adstock
             powered = adstock ** p.slope[j]
-            contribution[j] = (
-                p.effectiveness[i, j] * powered / (powered + p.half_saturation_pow[j])
-            )
-            contribution_total += contribution[j]
-            miss *= 1.0 - contribution[j]
+            won[j] = p.effectiveness[i, j] * powered / (powered + p.half_saturation_pow[j])
+            contribution_total += won[j]
+            miss *= 1.0 - won[j]
         win_rate = 1.0 - miss
 
         # 4. Demand: population growth, shocks, adverse events, the rival's hold.
@@ -160,15 +154,13 @@ def play_period(
 
         # a positive demand shock can bring more of the population in, never more
         reachable = min(grown * (1.0 - s.competitor[i]) * multiplier, grown)
-        prospects = max(reachable - remaining, 0.0) if sells[i] else 0.0
-        won = f.won[i]
+        prospects = max(reachable - remaining, 0.0) if selling else 0.0
         for j in range(n_channels):
-            share = contribution[j] / contribution_total if contribution_total > 0.0 else 0.0
+            share = won[j] / contribution_total if contribution_total > 0.0 else 0.0
             won[j] = share * win_rate  # for now: the chance a prospect is won by j
-        if noisy:
-            drawn = randomness.multinomial(stream, int(math.floor(prospects)), won, counts)
-            for j in range(n_channels):
-                won[j] = float(counts[j]) if drawn else math.nan
+        if noisy:  # the counts replace the chances, in place
+            if not randomness.multinomial(stream, int(math.floor(prospects)), won, won):
+                won[:] = math.nan
         else:
             for j in range(n_channels):
                 won[j] = prospects * won[j]
@@ -196,6 +188,8 @@ def play_period(
             p.competitor_share[i] + p.competitor_response[i] * our_share - s.competitor[i]
         )
         out.competitor[i] = min(max(rival, 0.0), COMPETITOR_CAP)
+
+    unspent = max(available - spent, 0.0)  # shares sum to <= 1: a rounding residue, never a debt
 
     # 6. Profit and cash.
     profit = -spent

@@ -98,8 +98,10 @@ def multinomial(state: np.ndarray, n: int, probabilities: np.ndarray, out: np.nd
     """Counts of ``n`` trials over ``len(probabilities)`` outcomes, into ``out``.
 
     The probabilities may sum to less than one: the rest is the outcome that
-    is not counted (here: a prospect not won). False, with ``out`` untouched,
-    when a probability is not finite or ``n`` is above :data:`MAX_TRIALS`.
+    is not counted (here: a prospect not won). ``out`` may be
+    ``probabilities`` itself (each probability is read before its count is
+    written). False, with ``out`` untouched, when a probability is not finite
+    or ``n`` is above :data:`MAX_TRIALS`.
     """
     if n > MAX_TRIALS:
         return False
@@ -112,10 +114,11 @@ def multinomial(state: np.ndarray, n: int, probabilities: np.ndarray, out: np.nd
         if remaining <= 0 or mass_left <= 0.0:
             out[k] = 0
             continue
-        drawn = binomial(state, remaining, min(probabilities[k] / mass_left, 1.0))
-        out[k] = drawn
+        probability = probabilities[k]
+        drawn = binomial(state, remaining, min(probability / mass_left, 1.0))
         remaining -= drawn
-        mass_left -= probabilities[k]
+        mass_left -= probability
+        out[k] = drawn
     return True
 
 
