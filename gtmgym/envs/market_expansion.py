@@ -18,7 +18,7 @@ from gtmgym.envs.distribution import (
     parameters_option,
 )
 from gtmgym.envs.info import period_info
-from gtmgym.envs.kernel import MarketState, Stepper, initial_state, observe_states, stream_key
+from gtmgym.envs.kernel import MarketState, Stepper, initial_state, observe_states, stream_keys
 from gtmgym.envs.kernel.observation import feature_names, observation_space
 from gtmgym.envs.kernel.record import Layout
 from gtmgym.envs.loader import load_scenario
@@ -153,7 +153,7 @@ class MarketExpansionEnv(gym.Env):
         parameters = parameters_option(options, self.distribution)
         key = None
         if self.params.noise or self._draws is not None:
-            key = stream_key(self.np_random)[None]
+            key = stream_keys([self.np_random])
         if self.params.noise:
             self._stream = key
         if self._draws is not None:

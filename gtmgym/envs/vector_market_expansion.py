@@ -32,7 +32,7 @@ from gtmgym.envs.kernel import (
     Stepper,
     initial_state,
     observe_states,
-    stream_key,
+    stream_keys,
 )
 from gtmgym.envs.loader import ScenarioError
 from gtmgym.envs.market_expansion import (
@@ -257,7 +257,7 @@ class MarketExpansionVectorEnv(VectorEnv):
         chosen = np.flatnonzero(markets)
         if chosen.size == 0:
             return
-        keys = np.stack([stream_key(self._generators[market]) for market in chosen])
+        keys = stream_keys([self._generators[market] for market in chosen])
         if self._noise:
             if self._streams is None:
                 self._streams = np.empty((self.num_envs, keys.shape[1]), dtype=keys.dtype)

@@ -26,7 +26,7 @@ from gtmgym.envs.kernel.advance import (
     observe_states,
 )
 from gtmgym.envs.kernel.layouts import MarketState, Params, PeriodFigures, initial_state
-from gtmgym.envs.kernel.randomness import stream_key
+from gtmgym.envs.kernel.randomness import stream_key, stream_keys
 
 __all__ = [
     "MarketState",
@@ -41,4 +41,5 @@ __all__ = [
     "initial_state",
     "observe_states",
     "stream_key",
+    "stream_keys",
 ]

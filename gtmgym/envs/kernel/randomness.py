@@ -26,6 +26,7 @@ inside these limits (docs/model.md, Allowed ranges).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 from numba import njit, uint64
@@ -37,9 +38,18 @@ REFUSED = -1  # what a binomial returns for an input it cannot draw from
 
 def stream_key(rng: np.random.Generator) -> np.ndarray:
     """A fresh 256-bit stream state, taken from ``rng``."""
-    key = rng.bit_generator.random_raw(KEY_WORDS)
-    key[0] |= np.uint64(1)  # xoshiro's state must not be all zeros
-    return key
+    return stream_keys([rng])[0]
+
+
+def stream_keys(generators: Sequence[np.random.Generator]) -> np.ndarray:
+    """(n, KEY_WORDS) fresh stream states, row ``k`` taken from ``generators[k]``
+    (a vector env restarts a thousand markets at once: one array op, not one each)."""
+    if not generators:
+        return np.empty((0, KEY_WORDS), dtype=np.uint64)
+    words = [rng.bit_generator.random_raw(KEY_WORDS) for rng in generators]
+    keys = np.concatenate(words).reshape(-1, KEY_WORDS)
+    keys[:, 0] |= np.uint64(1)  # xoshiro's state must not be all zeros
+    return keys
 
 
 @njit(cache=True, inline="always")
