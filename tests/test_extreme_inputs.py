@@ -158,6 +158,22 @@ def test_a_non_finite_state_is_an_error_naming_the_period_and_figure():
         env.step(env.action_space.sample())
 
 
+def test_the_finiteness_check_finds_any_non_finite_entry_of_a_row():
+    # the compiled check sums x - x in whatever order the compiler picks
+    # (vector instructions): a NaN or an infinity anywhere must still show
+    import numpy as np
+
+    from gtmgym.envs.kernel.advance import _drift
+
+    for width in (1, 7, 64, 131):
+        assert _drift(np.full(width, 1.0e308)) == 0.0
+        for bad in (float("nan"), float("inf"), -float("inf")):
+            for position in {0, width // 2, width - 1}:
+                row = np.linspace(-5.0, 5.0, width)
+                row[position] = bad
+                assert np.isnan(_drift(row)), (width, bad, position)
+
+
 # ---------------------------------------------------------------- worker side
 
 

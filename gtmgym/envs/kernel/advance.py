@@ -298,12 +298,25 @@ def _advance_market(
     play_period(p, s, borrowed(shares[n]), borrowed(enter[n]), noisy, stream, out, f)
     rewards[n] = reward(p, s, f)
     observe(p, out, borrowed(observations[n]))
-    drift = rewards[n] - rewards[n]
-    for value in figures[n]:
+    # budget_left is infinite when the budget has no total
+    state_row = next_state[n]
+    return (
+        rewards[n] - rewards[n]
+        + _drift(figures[n])
+        + _drift(state_row[:budget_left_column])
+        + _drift(state_row[budget_left_column + 1 :])
+    )
+
+
+@njit(cache=True, fastmath={"reassoc"})
+def _drift(values):
+    """The sum of ``x - x`` over ``values``: 0.0 if every value is finite,
+    else NaN. Any order of the sum gives that, so the compiler may reorder it
+    (``reassoc``, which keeps NaN and infinity as they are) into vector
+    instructions, rather than one long chain of dependent additions."""
+    drift = 0.0
+    for value in values:
         drift += value - value
-    for k in range(next_state.shape[1]):
-        if k != budget_left_column:  # infinite when the budget has no total
-            drift += next_state[n, k] - next_state[n, k]
     return drift
 
 
