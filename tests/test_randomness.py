@@ -44,6 +44,20 @@ def _multinomials(key: np.ndarray, n: int, probabilities: np.ndarray, count: int
     return out
 
 
+@njit(cache=True)
+def _multinomials_in_place(
+    key: np.ndarray, n: int, probabilities: np.ndarray, count: int
+) -> np.ndarray:
+    """As :func:`_multinomials`, each draw's counts written over a copy of the
+    probabilities (the period keeps a segment's chances and its wins in one row)."""
+    stream = key.copy()
+    out = np.empty((count, probabilities.shape[0]))
+    for k in range(count):
+        out[k] = probabilities
+        randomness.multinomial(stream, n, out[k], out[k])
+    return out
+
+
 def _key(seed: int) -> np.ndarray:
     return randomness.stream_key(np.random.default_rng(seed))
 
@@ -112,3 +126,19 @@ def test_the_stream_comes_from_the_generator() -> None:
     assert np.array_equal(a, b)
     assert not np.array_equal(a, _binomials(randomness.stream_key(first), 100, 0.5, 50))
     assert not np.array_equal(a, _binomials(_key(8), 100, 0.5, 50))
+
+
+def test_multinomial_in_place_draws_what_it_draws_into_another_array() -> None:
+    probabilities = np.array([0.2, 0.05, 0.3, 0.0, 0.45])
+    apart = _multinomials(_key(3), 500, probabilities, 2_000)
+    in_place = _multinomials_in_place(_key(3), 500, probabilities, 2_000)
+    assert np.array_equal(apart, in_place)
+
+
+def test_stream_keys_are_one_stream_key_from_each_generator() -> None:
+    seeds = [11, 12, 13]
+    batch = randomness.stream_keys([np.random.default_rng(seed) for seed in seeds])
+    one_each = [randomness.stream_key(np.random.default_rng(seed)) for seed in seeds]
+    assert batch.dtype == np.uint64 and np.array_equal(batch, np.stack(one_each))
+    assert (batch[:, 0] & np.uint64(1)).all()  # never the all-zero state
+    assert randomness.stream_keys([]).shape == (0, randomness.KEY_WORDS)
