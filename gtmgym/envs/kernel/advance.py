@@ -291,21 +291,30 @@ def _advance_market(
     """
     n_segments, n_channels = shares.shape[1], shares.shape[2]
     p = market_params(params, params_offsets, n, n_segments, n_channels)
-    s = state_view(state[n], state_offsets, n_segments, n_channels)
-    out = state_view(next_state[n], state_offsets, n_segments, n_channels)
-    f = figures_view(figures[n], figure_offsets, n_segments, n_channels)
-    stream = borrowed(streams[n])  # each draw passes it on: no count to keep
-    play_period(p, s, borrowed(shares[n]), borrowed(enter[n]), noisy, stream, out, f)
+    s = state_view(row(state, n), state_offsets, n_segments, n_channels)
+    out = state_view(row(next_state, n), state_offsets, n_segments, n_channels)
+    f = figures_view(row(figures, n), figure_offsets, n_segments, n_channels)
+    stream = row(streams, n)
+    play_period(p, s, row(shares, n), row(enter, n), noisy, stream, out, f)
     rewards[n] = reward(p, s, f)
-    observe(p, out, borrowed(observations[n]))
+    observe(p, out, row(observations, n))
     # budget_left is infinite when the budget has no total
-    state_row = next_state[n]
+    state_row = row(next_state, n)
     return (
         rewards[n] - rewards[n]
-        + _drift(figures[n])
+        + _drift(row(figures, n))
         + _drift(state_row[:budget_left_column])
         + _drift(state_row[budget_left_column + 1 :])
     )
+
+
+@njit(cache=True, inline="always")
+def row(batch, n):
+    """Market ``n``'s row of a batch the caller owns, without a reference
+    count: counted, each row taken is an atomic increment and decrement of
+    the batch's one count, which the threads of a batch contend for (two
+    threads ran 1.57x one; uncounted, about 1.9x)."""
+    return borrowed(batch)[n]
 
 
 @njit(cache=True, fastmath={"reassoc"})
@@ -323,8 +332,8 @@ def _drift(values):
 @njit(cache=True, inline="always")
 def market_params(params, params_offsets, n, n_segments, n_channels):
     """Market ``n``'s parameters: row ``n``, or the only row of a shared batch."""
-    row = params[n] if params.shape[0] > 1 else params[0]
-    return params_view(row, params_offsets, n_segments, n_channels)
+    market_row = row(params, n) if params.shape[0] > 1 else row(params, 0)
+    return params_view(market_row, params_offsets, n_segments, n_channels)
 
 
 @njit(cache=True)
