@@ -125,3 +125,44 @@ def test_make_maskable_ppo_learns_evaluates_and_reloads(tmp_path):
 def test_maskable_ppo_refuses_the_continuous_mode():
     with pytest.raises(ValueError, match="discrete"):
         make("maskable_ppo", "default", action_mode="continuous")
+
+
+@pytest.mark.parametrize("mixed", [False, True], ids=["one scenario", "two scenarios"])
+def test_vector_masks_are_each_markets_scalar_mask_every_step(mixed):
+    """The native env works a mask out again only for the markets whose open
+    and selling segments changed: across entries, delays and autoresets each
+    market's mask must still be its scalar env's (with two scenarios, each
+    market by its own catalogue)."""
+    tabular = gtmgym.load_scenario("tabular").model_dump()
+    # no margin at home: the "by value" entries spend nothing there, so they
+    # are masked while only home sells, which they are not in `tabular`
+    other = dict(tabular, name="tabular-no-home-margin")
+    other["segments"] = [dict(tabular["segments"][0], gross_margin=0.0), *tabular["segments"][1:]]
+    scenarios = [tabular, other, tabular, other] if mixed else [tabular] * 4
+    envs = gym.make_vec(
+        gtmgym.ENV_ID, num_envs=4, vectorization_mode="vector_entry_point",
+        scenario=scenarios if mixed else tabular, action_mode="discrete", noise=False,
+    )  # fmt: skip
+    singles = [
+        gym.make(gtmgym.ENV_ID, scenario=s, action_mode="discrete", noise=False) for s in scenarios
+    ]
+    _, infos = envs.reset(seed=0)
+    scalar_infos = [env.reset(seed=market)[1] for market, env in enumerate(singles)]
+    ended = [False] * 4
+    rng = np.random.default_rng(8)
+    entries = 0
+    for step in range(3 * tabular["periods"]):  # three episodes: autoresets
+        for market, info in enumerate(scalar_infos):
+            np.testing.assert_array_equal(
+                infos["action_mask"][market], info["action_mask"], err_msg=f"{step}, {market}"
+            )
+        actions = [int(rng.choice(np.flatnonzero(info["action_mask"]))) for info in scalar_infos]
+        _, _, _, _, infos = envs.step(np.array(actions))
+        entries += int(np.asarray(infos.get("entered", np.zeros((4, 1)))).sum())
+        for market, env in enumerate(singles):
+            if ended[market]:  # next-step autoreset spends this action on the reset
+                _, scalar_infos[market] = env.reset()
+                ended[market] = False
+            else:
+                _, _, ended[market], _, scalar_infos[market] = env.step(actions[market])
+    assert entries > 0  # the masks did change along the way
