@@ -166,3 +166,39 @@ def test_vector_masks_are_each_markets_scalar_mask_every_step(mixed):
             else:
                 _, _, ended[market], _, scalar_infos[market] = env.step(actions[market])
     assert entries > 0  # the masks did change along the way
+
+
+@pytest.mark.parametrize("segments", [3, 32], ids=["remembered patterns", "wide patterns"])
+def test_catalogue_masks_and_shares_follow_their_rule_for_every_market(segments):
+    """The catalogue works masks and shares out once per pattern of open and
+    selling segments (3 segments: 6 bits, remembered across calls; 32: 64
+    bits, worked out per call): each market's must be what the entries'
+    definitions give, to the last bit."""
+    from gtmgym.envs.actions import make_codec
+    from gtmgym.envs.params import MarketParams
+    from gtmgym.scenarios import random_scenario
+
+    source = random_scenario(1, segments=segments, channels=2, periods=4, action_mode="discrete")
+    scenario = gtmgym.load_scenario(source)
+    codec = make_codec(MarketParams.from_scenario(scenario), scenario, "discrete")
+    rng = np.random.default_rng(0)
+    for _ in range(3):  # later calls meet patterns seen before
+        entered = rng.random((40, segments)) < 0.6
+        selling = entered & (rng.random((40, segments)) < 0.7)
+        actions = rng.integers(codec.space.n, size=40)
+        masks = codec.mask(entered, selling)
+        shares, enter = codec.decode(actions, selling)
+        for market, action in enumerate(actions):
+            sells = selling[market]
+            for k, entry in enumerate(codec.entries):
+                weight = (entry.weights * sells[:, None]).sum()
+                allowed = not (entry.enter & entered[market]).any() and (
+                    entry.level == 0 or (not (entry.needs_selling & ~sells).any() and weight > 0)
+                )
+                assert masks[market, k] == allowed, (market, entry.label)
+            entry = codec.entries[action]
+            weights = entry.weights * sells[:, None]
+            total = weights.sum(keepdims=True)  # as the batched sum over (segments, channels)
+            expected = np.divide(weights, total, out=np.zeros_like(weights), where=total > 0)
+            np.testing.assert_array_equal(shares[market], expected * entry.level)
+            np.testing.assert_array_equal(enter[market], entry.enter)

@@ -160,6 +160,10 @@ class DiscreteActions(_ActionCodec):
         self._enter = np.stack([e.enter for e in self.entries])
         self._needs_selling = np.stack([e.needs_selling for e in self.entries])
         self._decisions: dict[tuple[int, bytes], tuple[np.ndarray, np.ndarray]] = {}
+        # a batch holds few distinct patterns (which segments are open, which
+        # sell): the catalogue is worked out once per pattern, then gathered
+        self._spreads = _PatternTable(self._spread_patterns)
+        self._pattern_masks = _PatternTable(self._mask_patterns)
 
     def check(self, actions: np.ndarray) -> np.ndarray:
         actions = np.asarray(actions)
@@ -175,10 +179,18 @@ class DiscreteActions(_ActionCodec):
         return actions.astype(np.int64)
 
     def decode(self, actions: np.ndarray, selling: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        weights = self._weights[actions] * selling[:, :, None]
+        spreads, rows = self._spreads(selling)
+        return spreads[rows, actions], self._enter[actions]
+
+    def _spread_patterns(self, selling: np.ndarray) -> np.ndarray:
+        """(P, K, S, C) shares of every entry for each of P selling patterns:
+        its weights over the pairs that sell, scaled to its level."""
+        actions = np.tile(np.arange(len(self.entries)), len(selling))
+        weights = self._weights[actions] * np.repeat(selling, len(self.entries), axis=0)[..., None]
         total = weights.sum(axis=(1, 2), keepdims=True)
         shares = np.divide(weights, total, out=np.zeros_like(weights), where=total > 0)
-        return shares * self._levels[actions, None, None], self._enter[actions]
+        shares *= self._levels[actions, None, None]
+        return shares.reshape(len(selling), len(self.entries), *shares.shape[1:])
 
     def decide_one(self, action: Any, selling: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`check` and :meth:`decode` of one action, for selling pattern (S,).
@@ -206,20 +218,13 @@ class DiscreteActions(_ActionCodec):
         return self.mask(entered[None], selling[None])[0]
 
     def mask(self, entered: np.ndarray, selling: np.ndarray) -> np.ndarray:
-        """(N, K) int8: 1 where the entry would do what its label says.
+        """(N, K) int8: 1 where the entry would do what its label says."""
+        masks, rows = self._pattern_masks(np.concatenate([entered, selling], axis=1))
+        return masks[rows]
 
-        A batch holds few distinct (entered, selling) patterns, so each is
-        worked out once and the rows are gathered.
-        """
-        bits = np.concatenate([entered, selling], axis=1)
-        if bits.shape[1] <= 62:  # one integer per row: a fast unique
-            codes = bits.astype(np.int64) @ (np.int64(1) << np.arange(bits.shape[1]))
-            _, first, rows = np.unique(codes, return_index=True, return_inverse=True)
-            patterns = bits[first]
-        else:
-            patterns, rows = np.unique(bits, axis=0, return_inverse=True)
-        segments = entered.shape[1]
-        return self._masks_of(patterns[:, :segments], patterns[:, segments:])[rows.ravel()]
+    def _mask_patterns(self, patterns: np.ndarray) -> np.ndarray:
+        segments = patterns.shape[1] // 2
+        return self._masks_of(patterns[:, :segments], patterns[:, segments:])
 
     def _masks_of(self, entered: np.ndarray, selling: np.ndarray) -> np.ndarray:
         can_enter = ~(self._enter[None] & entered[:, None, :]).any(-1)
@@ -300,6 +305,40 @@ def _catalogue(
 
 
 _MEMO_LIMIT = 4096
+_TABLE_BYTES = 32 * 2**20  # a pattern table's memory, at most (64 patterns at least)
+
+
+class _PatternTable:
+    """``compute`` of boolean patterns, worked out once per distinct pattern.
+
+    Called with (N, B) bool rows, returns ``(table, rows)``: ``table[rows[n]]``
+    is ``compute`` of row ``n``. Patterns of up to 62 bits are remembered
+    (up to ``_MEMO_LIMIT`` of them, and ``_TABLE_BYTES`` in all); wider ones
+    are worked out per call.
+    """
+
+    def __init__(self, compute: Any) -> None:
+        self._compute = compute
+        self._known: dict[int, np.ndarray] = {}
+        self._limit = _MEMO_LIMIT
+
+    def __call__(self, bits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if bits.shape[1] > 62:
+            patterns, rows = np.unique(bits, axis=0, return_inverse=True)
+            return self._compute(patterns), rows.ravel()
+        codes = bits.astype(np.int64) @ (np.int64(1) << np.arange(bits.shape[1]))
+        unique, first, rows = np.unique(codes, return_index=True, return_inverse=True)
+        unique = unique.tolist()
+        missing = [k for k, code in enumerate(unique) if code not in self._known]
+        if missing:
+            if len(self._known) + len(missing) > self._limit:
+                self._known.clear()
+                missing = list(range(len(unique)))
+            computed = self._compute(bits[first[missing]])
+            self._limit = min(_MEMO_LIMIT, max(64, _TABLE_BYTES // max(computed[0].nbytes, 1)))
+            for k, row in zip(missing, computed, strict=True):
+                self._known[unique[k]] = _frozen(row)
+        return np.stack([self._known[code] for code in unique]), rows.ravel()
 
 
 def _frozen(array: np.ndarray) -> np.ndarray:
