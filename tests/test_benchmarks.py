@@ -17,3 +17,27 @@ def test_quick_benchmarks_run_and_print_every_figure():
     for number in range(1, 10):
         assert f"\n{number}." in result.stdout, f"benchmark {number} printed nothing"
     assert "target" in result.stdout
+
+
+def test_the_trajectory_check_finds_a_run_that_changed(tmp_path):
+    """benchmarks/trajectories.py: a record compares equal to itself, and a
+    run whose numbers moved by one ulp is named."""
+    import numpy as np
+
+    script = Path(__file__).parents[1] / "benchmarks" / "trajectories.py"
+    record = tmp_path / "before.npz"
+
+    def run(action: str) -> subprocess.CompletedProcess:
+        command = [sys.executable, str(script), action, str(record)]
+        return subprocess.run(command, capture_output=True, text=True, timeout=600)
+
+    assert run("record").returncode == 0
+    same = run("compare")
+    assert same.returncode == 0 and "39 of 39 runs identical" in same.stdout, same.stdout
+    runs = dict(np.load(record))
+    moved_run = runs["default/discrete/noise=True"]
+    moved_run[5] = np.nextafter(moved_run[5], np.inf)
+    np.savez(record, **runs)
+    moved = run("compare")
+    assert moved.returncode == 1
+    assert "differs: default/discrete/noise=True" in moved.stdout and "38 of 39" in moved.stdout
