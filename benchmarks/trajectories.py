@@ -4,7 +4,8 @@ the check that a kernel change leaves every number as it was, bit for bit.
     python benchmarks/trajectories.py record before.npz     # at the old commit
     python benchmarks/trajectories.py compare before.npz    # at the new one
 
-Every bundled scenario in all three action modes, noise on and off: 32
+Every bundled scenario and six generated ones (``random_scenario`` seeds
+0-5, 1 to 12 segments) in all three action modes, noise on and off: 32
 markets for 40 steps (serial); and ``default``, ``large`` and
 ``global-expansion`` with 256 markets on numba's threads for 30 steps. Each
 run keeps the observations, rewards, states and five info figures.
@@ -20,11 +21,17 @@ import numpy as np
 
 import gtmgym
 from gtmgym.envs.loader import bundled_scenarios
+from gtmgym.scenarios import random_scenario
 
 FIGURES = ("profit", "spend", "won_by_channel", "customers", "churned")
 
 
-def play(scenario: str, mode: str, noise: bool, markets: int, steps: int) -> np.ndarray:
+GENERATED = {  # seed: segments; channels and horizon drawn
+    0: 1, 1: 2, 2: 3, 3: 5, 4: 8, 5: 12,
+}  # fmt: skip
+
+
+def play(scenario: str | dict, mode: str, noise: bool, markets: int, steps: int) -> np.ndarray:
     """One run's numbers, flattened, in a fixed order."""
     envs = gym.make_vec(
         gtmgym.ENV_ID, num_envs=markets, vectorization_mode="vector_entry_point",
@@ -47,11 +54,14 @@ def play(scenario: str, mode: str, noise: bool, markets: int, steps: int) -> np.
 
 
 def runs() -> dict[str, np.ndarray]:
+    scenarios: dict[str, str | dict] = {name: name for name in bundled_scenarios()}
+    for seed, segments in GENERATED.items():
+        scenarios[f"random-{seed}"] = random_scenario(seed, segments=segments, channels=(1, 5))
     played = {}
-    for scenario in bundled_scenarios():
+    for name, scenario in scenarios.items():
         for mode in ("discrete", "continuous", "multidiscrete"):
             for noise in (True, False):
-                played[f"{scenario}/{mode}/noise={noise}"] = play(scenario, mode, noise, 32, 40)
+                played[f"{name}/{mode}/noise={noise}"] = play(scenario, mode, noise, 32, 40)
     for scenario in ("default", "large", "global-expansion"):
         played[f"{scenario}/threaded"] = play(scenario, "discrete", True, 256, 30)
     return played
