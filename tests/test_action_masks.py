@@ -129,10 +129,10 @@ def test_maskable_ppo_refuses_the_continuous_mode():
 
 @pytest.mark.parametrize("mixed", [False, True], ids=["one scenario", "two scenarios"])
 def test_vector_masks_are_each_markets_scalar_mask_every_step(mixed):
-    """The native env works a mask out again only for the markets whose open
-    and selling segments changed: across entries, delays and autoresets each
-    market's mask must still be its scalar env's (with two scenarios, each
-    market by its own catalogue)."""
+    """The native env's masks come from tables remembered per pattern of open
+    and selling segments: across entries, delays and autoresets each market's
+    mask must still be its scalar env's (with two scenarios, each market by
+    its own catalogue)."""
     tabular = gtmgym.load_scenario("tabular").model_dump()
     # no margin at home: the "by value" entries spend nothing there, so they
     # are masked while only home sells, which they are not in `tabular`

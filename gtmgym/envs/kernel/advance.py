@@ -291,20 +291,20 @@ def _advance_market(
     """
     n_segments, n_channels = shares.shape[1], shares.shape[2]
     p = market_params(params, params_offsets, n, n_segments, n_channels)
+    next_row, figures_row = row(next_state, n), row(figures, n)
     s = state_view(row(state, n), state_offsets, n_segments, n_channels)
-    out = state_view(row(next_state, n), state_offsets, n_segments, n_channels)
-    f = figures_view(row(figures, n), figure_offsets, n_segments, n_channels)
+    out = state_view(next_row, state_offsets, n_segments, n_channels)
+    f = figures_view(figures_row, figure_offsets, n_segments, n_channels)
     stream = row(streams, n)
     play_period(p, s, row(shares, n), row(enter, n), noisy, stream, out, f)
     rewards[n] = reward(p, s, f)
     observe(p, out, row(observations, n))
     # budget_left is infinite when the budget has no total
-    state_row = row(next_state, n)
     return (
         rewards[n] - rewards[n]
-        + _drift(row(figures, n))
-        + _drift(state_row[:budget_left_column])
-        + _drift(state_row[budget_left_column + 1 :])
+        + _drift(figures_row)
+        + _drift(next_row[:budget_left_column])
+        + _drift(next_row[budget_left_column + 1 :])
     )
 
 
